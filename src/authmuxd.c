@@ -1,0 +1,611 @@
+/*
+ * authmuxd.c -- startup, options, signals, daemon mode, reload.
+ *
+ * Flags keep saslauthd's meaning so existing init scripts and
+ * /etc/default/saslauthd files work; every flag also has a config key,
+ * and the command line wins over the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "dispatch.h"
+#include "listen.h"
+#include "log.h"
+#include "loop.h"
+
+#define DEFAULT_THREADS		5
+#define DEFAULT_READ_TIMEOUT	5	/* seconds */
+#define DEFAULT_MAX_CONNS	4096
+#define SHUTDOWN_LIMIT_MS	10000
+#define MAX_LISTEN		16
+
+static const struct am_option core_options[] = {
+	{ "mechanisms", AM_OPT_STRING, 0, 0 },
+	{ "run_dir", AM_OPT_PATH, 0, 0 },
+	{ "listen", AM_OPT_PATH, 0, 0 },
+	{ "threads", AM_OPT_INT, 1, 1024 },
+	{ "read_timeout", AM_OPT_INT, 1, 3600 },
+	{ "max_connections", AM_OPT_INT, 16, 1000000 },
+	{ "realm_join", AM_OPT_BOOL, 0, 0 },
+	{ "socket_dir_owner", AM_OPT_STRING, 0, 0 },
+	{ "socket_dir_group", AM_OPT_STRING, 0, 0 },
+	{ "socket_dir_mode", AM_OPT_STRING, 0, 0 },
+	{ "socket_mode", AM_OPT_STRING, 0, 0 },
+	{ "pid_file", AM_OPT_PATH, 0, 0 },
+	{ "log_facility", AM_OPT_STRING, 0, 0 },
+	{ "module_dir", AM_OPT_PATH, 0, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+struct settings {
+	const char *mechanisms;
+	const char *run_dir;
+	const char *listen[MAX_LISTEN];
+	unsigned int nlisten;
+	unsigned int threads;
+	unsigned int read_timeout_ms;
+	unsigned int max_conns;
+	bool realm_join;
+	struct listen_dir dir;
+	mode_t socket_mode;
+	const char *pid_file;
+	int facility;
+	const char *module_dir;
+};
+
+/* Command-line values, kept to apply again on reload. */
+static struct {
+	const char *key;
+	const char *value;
+} cli[32];
+static unsigned int ncli;
+static const char *conf_path;
+static bool foreground, debug, check_only;
+
+static volatile sig_atomic_t got_term, got_hup;
+static bool shutting_down;
+static struct loop_timer shutdown_timer;
+static uint64_t shutdown_started;
+static struct listen_sock socks[MAX_LISTEN];
+static unsigned int nsocks;
+static struct settings cur;
+static char pid_path[4096];
+static struct chain *running_chain;
+
+static void
+cli_set(const char *key, const char *value)
+{
+	if (ncli == sizeof(cli) / sizeof(cli[0]))
+		fatalx("too many options");
+	cli[ncli].key = key;
+	cli[ncli].value = value;
+	ncli++;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: authmuxd [-cdflrvVh] -a backend[,backend...] [-O file] "
+	    "[-m dir]\n"
+	    "                [-n threads] [-s size] [-t ttl] [--check-config] "
+	    "[--module-dir dir]\n"
+	    "  -a LIST    backends to ask, in order (e.g. file or "
+	    "shadow,pam)\n"
+	    "  -O FILE    configuration file (--config), saslauthd.conf "
+	    "syntax\n"
+	    "  -m DIR     socket directory; the socket is DIR/mux "
+	    "(default %s)\n"
+	    "  -n N       worker threads (default %d)\n"
+	    "  -r         pass login@realm to the backends\n"
+	    "  -d         foreground, log to stderr, debug\n"
+	    "  -f         foreground, log to stderr\n"
+	    "  -V         verbose (debug) logging\n"
+	    "  -c -s -t   credential cache (accepted; see authmuxd(8))\n"
+	    "  -l         accepted and ignored (no accept lock needed)\n"
+	    "  -v         version and backends;  -h  this help\n"
+	    "  --check-config  check the configuration and exit\n"
+	    "  --module-dir DIR  where backend modules live (default %s)\n"
+	    "  --pid-file FILE   (default DIR/authmuxd.pid)\n",
+	    RUNDIR, DEFAULT_THREADS, MODULEDIR);
+}
+
+static int
+parse_mode(const char *s, mode_t *out)
+{
+	char *end;
+	unsigned long m;
+
+	errno = 0;
+	m = strtoul(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || errno != 0 || m > 07777)
+		return -1;
+	*out = (mode_t)m;
+	return 0;
+}
+
+/* Turn the conf into settings; problems are counted in conf. */
+static void
+settings_load(struct am_conf *conf, struct settings *s)
+{
+	const struct am_conf_entry *e;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->mechanisms = am_conf_str(conf, "mechanisms", NULL);
+	s->run_dir = am_conf_str(conf, "run_dir", RUNDIR);
+	s->threads = am_conf_int(conf, "threads", DEFAULT_THREADS);
+	s->read_timeout_ms =
+	    am_conf_int(conf, "read_timeout", DEFAULT_READ_TIMEOUT) * 1000;
+	s->max_conns = am_conf_int(conf, "max_connections", DEFAULT_MAX_CONNS);
+	s->realm_join = am_conf_bool(conf, "realm_join", false);
+	s->module_dir = am_conf_str(conf, "module_dir", MODULEDIR);
+	s->pid_file = am_conf_str(conf, "pid_file", NULL);
+
+	s->facility = log_facility(am_conf_str(conf, "log_facility", "auth"));
+	if (s->facility == -1)
+		am_conf_error(conf, "log_facility", "unknown facility (auth, "
+		    "authpriv, mail, daemon, local0...local7)");
+
+	listen_dir_default(&s->dir);
+	if ((e = conf_find(conf, "socket_dir_owner")) != NULL) {
+		struct passwd *pw = getpwnam(e->value);
+
+		if (pw == NULL)
+			am_conf_error_at(conf, e, "no such user");
+		else
+			s->dir.uid = pw->pw_uid;
+	}
+	if ((e = conf_find(conf, "socket_dir_group")) != NULL) {
+		struct group *gr = getgrnam(e->value);
+
+		if (gr == NULL)
+			am_conf_error_at(conf, e, "no such group");
+		else
+			s->dir.gid = gr->gr_gid;
+	}
+	if ((e = conf_find(conf, "socket_dir_mode")) != NULL &&
+	    parse_mode(e->value, &s->dir.mode) == -1)
+		am_conf_error_at(conf, e, "\"%.20s\" is not an octal mode",
+		    e->value);
+	if (s->dir.mode & S_IWOTH)
+		am_conf_error(conf, "socket_dir_mode", "a directory writable "
+		    "by everyone is refused");
+	s->socket_mode = 0777;
+	if ((e = conf_find(conf, "socket_mode")) != NULL &&
+	    parse_mode(e->value, &s->socket_mode) == -1)
+		am_conf_error_at(conf, e, "\"%.20s\" is not an octal mode",
+		    e->value);
+
+	/* the -m directory's mux first, then every listen line */
+	for (i = 0; i < conf->n; i++) {
+		if (strcmp(conf->v[i].key, "listen") != 0)
+			continue;
+		if (s->nlisten == MAX_LISTEN - 1) {
+			am_conf_error_at(conf, &conf->v[i], "more than %d "
+			    "listen paths", MAX_LISTEN - 1);
+			break;
+		}
+		s->listen[s->nlisten++] = conf->v[i].value;
+	}
+	if (s->mechanisms == NULL)
+		am_conf_error(conf, "mechanisms", "no backend given: use -a "
+		    "(e.g. -a pam) or a mechanisms line");
+}
+
+/* Load the config and the chain.  Returns the chain or NULL (logged). */
+static struct chain *
+load_all(struct settings *s)
+{
+	struct am_conf *conf;
+	struct chain *ch = NULL;
+	unsigned int i;
+
+	if ((conf = conf_load(conf_path)) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < ncli; i++)
+		if (conf_set(conf, cli[i].key, cli[i].value) == -1)
+			fatal("out of memory");
+	conf_check_options(conf, core_options);
+	settings_load(conf, s);
+	if (s->mechanisms != NULL)
+		ch = chain_load(s->mechanisms, s->module_dir, conf);
+	conf_warn_unclaimed(conf);
+	if (ch == NULL || conf->errors > 0) {
+		log_warnx("%s: %u error%s in the configuration",
+		    conf_path ? conf_path : "command line",
+		    conf->errors + (ch == NULL), conf->errors ? "s" : "");
+		if (ch != NULL)
+			chain_unref(ch);
+		else
+			conf_free(conf);
+		return NULL;
+	}
+	return ch;
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	loop_wakeup();
+}
+
+static bool
+same_sockets(const struct settings *s)
+{
+	char mux[4096];
+	unsigned int i;
+
+	snprintf(mux, sizeof(mux), "%s/mux", s->run_dir);
+	if (nsocks != s->nlisten + 1 || strcmp(socks[0].path, mux) != 0)
+		return false;
+	for (i = 0; i < s->nlisten; i++)
+		if (strcmp(socks[i + 1].path, s->listen[i]) != 0)
+			return false;
+	return true;
+}
+
+static void
+reload(void)
+{
+	struct settings s;
+	struct chain *ch;
+
+	log_info("SIGHUP: reloading %s", conf_path ? conf_path :
+	    "(no configuration file)");
+	if ((ch = load_all(&s)) == NULL) {
+		log_warnx("reload failed; still serving with the old "
+		    "configuration");
+		return;
+	}
+	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
+		log_warnx("reload failed; still serving with the old "
+		    "configuration");
+		chain_unref(ch);
+		return;
+	}
+	if (s.threads != cur.threads)
+		log_warnx("threads: changing %u to %u needs a restart",
+		    cur.threads, s.threads);
+	if (!same_sockets(&s))
+		log_warnx("run_dir/listen: socket changes need a restart; "
+		    "still listening on the old paths");
+	conn_set_limits(s.read_timeout_ms, s.max_conns);
+	dispatch_set_realm_join(s.realm_join);
+	dispatch_set_chain(ch);
+	if (running_chain != NULL)
+		chain_unref(running_chain);
+	running_chain = ch;
+	/* cur's strings live in the running chain's conf */
+	s.threads = cur.threads;
+	cur = s;
+	log_info("reloaded: backends %s", ch->names);
+}
+
+static void
+close_sockets(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nsocks; i++)
+		listen_close(&socks[i]);
+	nsocks = 0;
+}
+
+static void
+shutdown_check(void *arg)
+{
+	if (dispatch_in_flight() == 0 && conn_count() == 0) {
+		loop_stop();
+		return;
+	}
+	if (loop_now_ms() - shutdown_started > SHUTDOWN_LIMIT_MS) {
+		log_warnx("stopping with %u request(s) unanswered after %d s",
+		    dispatch_in_flight(), SHUTDOWN_LIMIT_MS / 1000);
+		loop_stop();
+		return;
+	}
+	loop_timer_set(&shutdown_timer, 20);
+}
+
+static void
+on_wakeup(void)
+{
+	dispatch_complete();
+	if (got_hup && !shutting_down) {
+		got_hup = 0;
+		reload();
+	}
+	if (got_term && !shutting_down) {
+		shutting_down = true;
+		log_info("stopping: finishing %u request(s) in flight",
+		    dispatch_in_flight());
+		loop_stop_accepting();
+		close_sockets();
+		shutdown_started = loop_now_ms();
+		loop_timer_init(&shutdown_timer, shutdown_check, NULL);
+		shutdown_check(NULL);
+	}
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd == -1) {
+		log_warn("cannot write pid file %s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, n) != n) {
+		log_warn("cannot write pid file %s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Fork; the parent waits for the child's startup status and exits with
+ * it.  Returns the fd the child reports on. */
+static int
+daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+	unsigned char st;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &st, 1) != 1)
+			_exit(1);
+		_exit(st);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	return p[1];
+}
+
+static void
+report_start(int fd, unsigned char status)
+{
+	int null;
+
+	if (fd == -1)
+		return;
+	if (write(fd, &status, 1) != 1) {
+		/* the parent is gone; nothing to tell */
+	}
+	close(fd);
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static int
+start_listening(const struct settings *s)
+{
+	char mux[4096];
+	const char *paths[MAX_LISTEN];
+	unsigned int i, n = 0;
+	int r;
+
+	if ((size_t)snprintf(mux, sizeof(mux), "%s/mux", s->run_dir) >=
+	    sizeof(mux))
+		fatalx("run directory path too long");
+	paths[n++] = mux;
+	for (i = 0; i < s->nlisten; i++)
+		paths[n++] = s->listen[i];
+	for (i = 0; i < n; i++) {
+		if ((r = listen_open(paths[i], &s->dir, s->socket_mode,
+		    &socks[nsocks])) != 0)
+			return r;
+		if (loop_listen(socks[nsocks].fd, &dispatch_saslauthd) == -1) {
+			log_warn("cannot watch %s", paths[i]);
+			nsocks++;
+			return -1;
+		}
+		nsocks++;
+	}
+	return 0;
+}
+
+static void
+version(void)
+{
+	printf("authmuxd %s\nauthentication mechanisms: %s\n",
+	    PACKAGE_VERSION, BACKENDS_BUILT);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'O' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "module-dir", required_argument, NULL, 'M' },
+		{ "pid-file", required_argument, NULL, 'P' },
+		{ "threads", required_argument, NULL, 'n' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sigaction sa;
+	struct chain *ch;
+	int c, r, status_fd = -1;
+	bool verbose = false, cache_asked = false;
+
+	log_init("authmuxd", LOG_AUTH, true, false);
+	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:n:lrdfVvh", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			cli_set("mechanisms", optarg);
+			break;
+		case 'O':
+			conf_path = optarg;
+			break;
+		case 'c':
+		case 's':
+		case 't':
+			cache_asked = true;
+			break;
+		case 'm':
+			cli_set("run_dir", optarg);
+			break;
+		case 'n':
+			/* saslauthd's -n 0 means a process per connection;
+			 * threads here are cheap, keep the default */
+			cli_set("threads", strcmp(optarg, "0") == 0 ?
+			    "5" : optarg);
+			break;
+		case 'l':
+			break;
+		case 'r':
+			cli_set("realm_join", "yes");
+			break;
+		case 'd':
+			debug = foreground = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'V':
+			verbose = true;
+			break;
+		case 'v':
+			version();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'C':
+			check_only = true;
+			break;
+		case 'M':
+			cli_set("module_dir", optarg);
+			break;
+		case 'P':
+			cli_set("pid_file", optarg);
+			break;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "authmuxd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	if (conf_path == NULL &&
+	    access(SYSCONFDIR "/authmuxd.conf", F_OK) == 0)
+		conf_path = SYSCONFDIR "/authmuxd.conf";
+	log_set_debug(debug || verbose);
+
+	if ((ch = load_all(&cur)) == NULL)
+		return 1;
+	if (check_only) {
+		r = chain_preinit(ch);
+		chain_unref(ch);
+		if (r == -1)
+			return 1;
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (cache_asked)
+		log_warnx("-c/-s/-t: the credential cache is not in this "
+		    "version yet; every request goes to the backends");
+
+	if (!foreground) {
+		status_fd = daemonize();
+		log_init("authmuxd", cur.facility, false, debug || verbose);
+	}
+	if (loop_init() == -1)
+		fatal("event loop");
+	conn_set_limits(cur.read_timeout_ms, cur.max_conns);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if ((r = start_listening(&cur)) != 0) {
+		close_sockets();
+		report_start(status_fd, r == -2 ? 2 : 1);
+		return r == -2 ? 2 : 1;
+	}
+	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
+		close_sockets();
+		report_start(status_fd, 1);
+		return 1;
+	}
+	dispatch_set_realm_join(cur.realm_join);
+	dispatch_set_chain(ch);
+	running_chain = ch;
+	if (dispatch_start(cur.threads) == -1) {
+		close_sockets();
+		report_start(status_fd, 1);
+		return 1;
+	}
+	if (cur.pid_file != NULL)
+		snprintf(pid_path, sizeof(pid_path), "%s", cur.pid_file);
+	else
+		snprintf(pid_path, sizeof(pid_path), "%s/authmuxd.pid",
+		    cur.run_dir);
+	if (write_pid_file(pid_path) == -1)
+		pid_path[0] = '\0';
+	loop_set_wakeup(on_wakeup);
+	log_info("authmuxd %s ready: backends %s, %u threads, socket %s%s",
+	    PACKAGE_VERSION, ch->names, cur.threads, socks[0].path,
+	    nsocks > 1 ? " and more" : "");
+	report_start(status_fd, 0);
+
+	loop_run();
+
+	close_sockets();
+	dispatch_stop();
+	if (running_chain != NULL)
+		chain_unref(running_chain);
+	if (pid_path[0] != '\0')
+		unlink(pid_path);
+	loop_free();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,357 @@
+/*
+ * dispatch.c -- saslauthd requests: decode on the loop thread, verify on
+ * a worker, reply on the loop thread.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "saslauthd_proto.h"
+
+/* How long a request that came in pieces may wait for a fifth field
+ * (client address) after its fourth.  libsasl2 writes a request in one
+ * go, so a request that arrived in one read is answered at once. */
+#define FIFTH_FIELD_GRACE_MS 50
+
+struct sreq {
+	struct conn *conn;
+	struct proto_request req;
+	struct loop_timer timer;	/* fifth-field grace, failure delay */
+	struct chain *chain;
+	enum am_result result;
+	struct am_verdict verdict;
+	struct sreq *next;
+	bool queued;
+};
+
+static pthread_mutex_t q_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct sreq *q_head, *q_tail;	/* to the workers */
+static struct sreq *done_head;		/* back to the loop */
+static bool q_stopping;
+static pthread_t *workers;
+static unsigned int nworkers;
+static unsigned int in_flight;		/* loop thread only */
+
+static struct chain *current;		/* loop thread only */
+static bool realm_join;
+
+void
+dispatch_set_chain(struct chain *ch)
+{
+	if (ch != NULL)
+		chain_ref(ch);
+	if (current != NULL)
+		chain_unref(current);
+	current = ch;
+}
+
+void
+dispatch_set_realm_join(bool on)
+{
+	realm_join = on;
+}
+
+unsigned int
+dispatch_in_flight(void)
+{
+	return in_flight;
+}
+
+/* --- workers ---------------------------------------------------------- */
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+log_attempt(const struct sreq *s, const char *backend, double ms)
+{
+	const struct proto_request *r = &s->req;
+	char user[420], service[420], realm[420], addr[420], reason[600];
+	char client[460] = "";
+
+	am_escape(user, sizeof(user), r->login, 100);
+	am_escape(service, sizeof(service), r->service, 100);
+	am_escape(realm, sizeof(realm), r->realm, 100);
+	if (r->addr[0] != '\0')
+		snprintf(client, sizeof(client), " [client=%s]",
+		    am_escape(addr, sizeof(addr), r->addr, 100));
+	if (s->result == AM_OK) {
+		log_info("auth success: [user=%s] [service=%s] [realm=%s] "
+		    "[mech=%s]%s [time=%.1fms]", user, service, realm,
+		    backend, client, ms);
+		return;
+	}
+	am_escape(reason, sizeof(reason), s->verdict.reason, 140);
+	log_info("auth failure: [user=%s] [service=%s] [realm=%s] [mech=%s] "
+	    "[reason=%s%s]%s [time=%.1fms]", user, service, realm, backend,
+	    s->result == AM_TEMPFAIL ? "temporary failure: " : "", reason,
+	    client, ms);
+}
+
+static void
+verify(struct sreq *s)
+{
+	char joined[PROTO_LOGIN_MAX + 1 + PROTO_REALM_MAX + 1];
+	struct am_request ar = {
+		.login = s->req.login,
+		.password = s->req.password,
+		.password_len = s->req.password_len,
+		.service = s->req.service,
+		.realm = s->req.realm,
+		.client_addr = s->req.addr,
+	};
+	const char *backend;
+	struct timespec t0;
+
+	if (realm_join && s->req.realm[0] != '\0') {
+		snprintf(joined, sizeof(joined), "%s@%s", s->req.login,
+		    s->req.realm);
+		ar.login = joined;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	s->result = chain_verify(s->chain, &ar, &s->verdict, &backend);
+	log_attempt(s, backend, ms_since(&t0));
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct sreq *s;
+
+	for (;;) {
+		pthread_mutex_lock(&q_mtx);
+		while (q_head == NULL && !q_stopping)
+			pthread_cond_wait(&q_cond, &q_mtx);
+		if (q_head == NULL) {
+			pthread_mutex_unlock(&q_mtx);
+			return NULL;
+		}
+		s = q_head;
+		if ((q_head = s->next) == NULL)
+			q_tail = NULL;
+		pthread_mutex_unlock(&q_mtx);
+
+		verify(s);
+
+		pthread_mutex_lock(&q_mtx);
+		s->next = done_head;
+		done_head = s;
+		pthread_mutex_unlock(&q_mtx);
+		loop_wakeup();
+	}
+}
+
+int
+dispatch_start(unsigned int n)
+{
+	sigset_t all, old;
+	unsigned int i;
+	int r = 0;
+
+	if ((workers = calloc(n, sizeof(*workers))) == NULL)
+		return -1;
+	/* signals belong to the loop thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&workers[i], NULL, worker_main, NULL) != 0) {
+			log_warnx("cannot start worker thread %u of %u", i + 1,
+			    n);
+			r = -1;
+			break;
+		}
+		nworkers++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+void
+dispatch_stop(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&q_mtx);
+	q_stopping = true;
+	pthread_cond_broadcast(&q_cond);
+	pthread_mutex_unlock(&q_mtx);
+	for (i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+	dispatch_set_chain(NULL);
+}
+
+/* --- loop side ----------------------------------------------------- */
+
+static void
+reply(struct sreq *s, const char *text)
+{
+	uint8_t buf[PROTO_REPLY_MAX];
+	size_t n = proto_encode_reply(buf, sizeof(buf), text);
+
+	explicit_bzero(s->req.password, sizeof(s->req.password));
+	conn_send(s->conn, buf, n, true);
+}
+
+static void
+finish(struct sreq *s)
+{
+	reply(s, s->result == AM_OK ? "OK" : "NO");
+}
+
+static void
+delay_done(void *arg)
+{
+	finish(arg);
+}
+
+void
+dispatch_complete(void)
+{
+	struct sreq *s, *next;
+
+	pthread_mutex_lock(&q_mtx);
+	s = done_head;
+	done_head = NULL;
+	pthread_mutex_unlock(&q_mtx);
+	for (; s != NULL; s = next) {
+		next = s->next;
+		s->queued = false;
+		in_flight--;
+		chain_unref(s->chain);
+		s->chain = NULL;
+		if (s->result != AM_OK && s->verdict.delay_ms > 0) {
+			/* the backend's failure delay, without a worker */
+			loop_timer_init(&s->timer, delay_done, s);
+			loop_timer_set(&s->timer, s->verdict.delay_ms);
+		} else
+			finish(s);
+	}
+}
+
+static void
+submit(struct sreq *s)
+{
+	loop_timer_cancel(&s->timer);
+	conn_hold(s->conn);
+	if (current == NULL) {
+		s->result = AM_TEMPFAIL;
+		finish(s);
+		return;
+	}
+	s->chain = current;
+	chain_ref(current);
+	s->queued = true;
+	s->next = NULL;
+	in_flight++;
+	pthread_mutex_lock(&q_mtx);
+	if (q_tail != NULL)
+		q_tail->next = s;
+	else
+		q_head = s;
+	q_tail = s;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_mtx);
+}
+
+static void
+grace_done(void *arg)
+{
+	submit(arg);
+}
+
+static void
+bad_request(struct conn *c, const struct proto_request *r)
+{
+	uint8_t buf[PROTO_REPLY_MAX];
+	size_t n;
+
+	log_info("connection %lu: bad request: %s: %s; answered NO", c->id,
+	    proto_field_name(r->err_field), proto_strerror(r->err));
+	n = proto_encode_reply(buf, sizeof(buf), proto_error_reply(r->err));
+	conn_send(c, buf, n, true);
+}
+
+static int
+sasl_input(struct conn *c)
+{
+	struct sreq *s = c->data;
+
+	switch (proto_decode(c->in, c->inlen, &s->req)) {
+	case PROTO_INCOMPLETE:
+		/* a fifth field is on its way after all */
+		loop_timer_cancel(&s->timer);
+		return 0;
+	case PROTO_ERROR:
+		loop_timer_cancel(&s->timer);
+		explicit_bzero(&s->req.password, sizeof(s->req.password));
+		conn_hold(c);
+		bad_request(c, &s->req);
+		return 1;
+	case PROTO_COMPLETE4:
+		if (c->nreads > 1) {
+			/* it came in pieces: give a fifth field a moment */
+			if (!loop_timer_armed(&s->timer))
+				loop_timer_set(&s->timer,
+				    FIFTH_FIELD_GRACE_MS);
+			return 0;
+		}
+		submit(s);
+		return 1;
+	case PROTO_COMPLETE5:
+		submit(s);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+sasl_attach(struct conn *c)
+{
+	struct sreq *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->conn = c;
+	loop_timer_init(&s->timer, grace_done, s);
+	c->data = s;
+	return 0;
+}
+
+static void
+sasl_detach(struct conn *c)
+{
+	struct sreq *s = c->data;
+
+	if (s == NULL)
+		return;
+	if (s->queued)
+		fatalx("connection %lu freed while a worker holds it", c->id);
+	loop_timer_cancel(&s->timer);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+	c->data = NULL;
+}
+
+const struct conn_proto dispatch_saslauthd = {
+	.name = "saslauthd",
+	.inbuf_size = PROTO_REQUEST_MAX,
+	.input = sasl_input,
+	.attach = sasl_attach,
+	.detach = sasl_detach,
+};

@@ -1,0 +1,31 @@
+/*
+ * log.h -- logging in the err(3) style, to syslog or to stderr.
+ * Thread-safe.  log_warn() appends strerror(errno); log_warnx() does not;
+ * fatal()/fatalx() log and exit(1).
+ */
+#ifndef AUTHMUX_LOG_H
+#define AUTHMUX_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <syslog.h>
+
+/* to_stderr: log to stderr instead of syslog.  debug: also LOG_DEBUG. */
+void log_init(const char *ident, int facility, bool to_stderr, bool debug);
+void log_set_debug(bool debug);
+bool log_debug_enabled(void);
+/* Facility number for a name ("auth", "mail", "local0"...), or -1. */
+int log_facility(const char *name);
+
+void log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * loop.h -- the event loop: fds, timers, and connections.
+ *
+ * One thread runs the loop and does all socket I/O.  The loop knows
+ * nothing of any protocol: a listener carries a struct conn_proto whose
+ * hooks see the bytes and decide; a protocol may answer one request and
+ * finish (saslauthd) or keep the connection (a persistent protocol).
+ * Only loop_wakeup() may be called from other threads or signal handlers.
+ */
+#ifndef AUTHMUX_LOOP_H
+#define AUTHMUX_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void loop_io_cb(int fd, uint32_t events, void *arg);
+typedef void loop_timer_cb(void *arg);
+
+struct loop_io {
+	int fd;
+	loop_io_cb *cb;
+	void *arg;
+	bool added;
+};
+
+struct loop_timer {
+	uint64_t when;		/* loop_now_ms() time it fires */
+	size_t slot;		/* index in the heap, 0 when not armed */
+	loop_timer_cb *cb;
+	void *arg;
+};
+
+struct conn;
+
+/* A protocol spoken on a listener. */
+struct conn_proto {
+	const char *name;
+	size_t inbuf_size;	/* most bytes a request may take */
+	/* New bytes have arrived (c->in, c->inlen).  Return 0 to keep
+	 * reading, or 1 when the protocol took the input and stopped reading
+	 * (it will call conn_send/conn_finish/conn_close later). */
+	int (*input)(struct conn *c);
+	/* The read deadline passed with an incomplete request. */
+	void (*timeout)(struct conn *c);
+	/* Optional: per-connection state; called on accept and on free. */
+	int (*attach)(struct conn *c);
+	void (*detach)(struct conn *c);
+};
+
+enum conn_state {
+	CONN_READING,		/* waiting for request bytes */
+	CONN_BUSY,		/* the protocol holds it (backend running) */
+	CONN_WRITING,		/* reply queued */
+	CONN_DRAINING,		/* reply sent, write side shut, awaiting EOF */
+};
+
+struct conn {
+	struct loop_io io;
+	const struct conn_proto *proto;
+	void *data;		/* the protocol's */
+	enum conn_state state;
+	uint8_t *in;
+	size_t inlen, insize;
+	unsigned int nreads;	/* reads that brought bytes */
+	uint8_t out[1100];
+	size_t outlen, outoff;
+	bool finish_after_write;
+	struct loop_timer deadline;
+	uint64_t accepted;	/* loop_now_ms() at accept */
+	struct conn *prev, *next;
+	int peer_pid, peer_uid;	/* SO_PEERCRED, -1 when unknown */
+	unsigned long id;	/* for log lines */
+};
+
+int loop_init(void);
+void loop_free(void);
+uint64_t loop_now_ms(void);
+
+int loop_add(struct loop_io *io, uint32_t events);
+int loop_mod(struct loop_io *io, uint32_t events);
+void loop_del(struct loop_io *io);
+
+void loop_timer_init(struct loop_timer *t, loop_timer_cb *cb, void *arg);
+void loop_timer_set(struct loop_timer *t, unsigned int ms);
+void loop_timer_cancel(struct loop_timer *t);
+bool loop_timer_armed(const struct loop_timer *t);
+
+/* Called on the loop thread after every loop_wakeup(). */
+void loop_set_wakeup(void (*cb)(void));
+/* Async-signal-safe and thread-safe. */
+void loop_wakeup(void);
+
+/* Run until loop_stop(). */
+void loop_run(void);
+void loop_stop(void);
+
+/* --- connections -------------------------------------------------- */
+
+/* Settings that apply to every new connection. */
+void conn_set_limits(unsigned int read_timeout_ms, unsigned int max_conns);
+
+/* Accept connections on a listening fd with proto.  Returns 0 or -1. */
+int loop_listen(int fd, const struct conn_proto *proto);
+/* Stop accepting on every listener (the fds stay open: listen.c owns
+ * them) and close connections still reading a request. */
+void loop_stop_accepting(void);
+/* Number of open connections. */
+unsigned int conn_count(void);
+
+/* Stop reading and cancel the deadline while the protocol works on a
+ * request; conn_send() or conn_close() ends it. */
+void conn_hold(struct conn *c);
+/* Queue bytes for the peer; with finish, shut the write side once they
+ * are out, wait for EOF and close (the saslauthd close sequence). */
+void conn_send(struct conn *c, const void *buf, size_t len, bool finish);
+/* c may be freed on return (the peer went away). */
+/* Close at once and free; why (may be NULL) is logged. */
+void conn_close(struct conn *c, const char *why);
+/* Back to CONN_READING after a reply, for persistent protocols. */
+void conn_resume(struct conn *c);
+
+#endif
