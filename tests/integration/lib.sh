@@ -1,0 +1,130 @@
+# lib.sh -- shared setup for the integration tests: start the real daemon
+# on a temporary socket directory and talk to it with real clients.
+#
+# Sourced by each test.  Environment (set by "make check"):
+#   top_builddir, top_srcdir   the build and source trees
+#   AUTHMUXD_WRAPPER           optional command prefix for the daemon,
+#                              e.g. "valgrind --error-exitcode=99 -q"
+#   CI                         when set, a missing component is a failure,
+#                              never a skip
+set -u
+
+: "${top_builddir:?run through make check}"
+: "${top_srcdir:?run through make check}"
+
+AUTHMUXD="$top_builddir/src/authmuxd"
+AUTHMUX="$top_builddir/src/authmux"
+WIRE="$top_builddir/tests/integration/wire"
+MODDIR="$top_builddir/modules/.libs"
+USERS="$top_srcdir/tests/integration/users.passwd"
+
+# unix socket paths are short: keep the directory short too
+T=$(mktemp -d /tmp/amtest.XXXXXX)
+RUN="$T/run"
+SOCK="$RUN/mux"
+LOG="$T/daemon.log"
+CONF="$T/authmuxd.conf"
+DAEMON_PID=
+failures=0
+ntests=0
+
+cleanup() {
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# skip REASON: exit 77, but never in CI, where everything must run.
+skip() {
+	if [ -n "${CI:-}" ]; then
+		echo "FAIL (CI may not skip): $*"
+		exit 99
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+
+pass() { ntests=$((ntests + 1)); echo "ok $ntests - $*"; }
+fail() { ntests=$((ntests + 1)); failures=$((failures + 1)); echo "not ok $ntests - $*"; }
+
+# check DESCRIPTION COMMAND...: pass when the command succeeds.
+check() {
+	desc=$1; shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# expect_out DESCRIPTION EXPECTED_STATUS EXPECTED_STDOUT COMMAND...
+expect_out() {
+	desc=$1 want_rc=$2 want_out=$3; shift 3
+	out=$("$@" 2>"$T/stderr"); rc=$?
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ]; then
+		pass "$desc"
+	else
+		fail "$desc (exit $rc, wanted $want_rc; got \"$out\", wanted \"$want_out\")"
+		sed 's/^/#   stderr: /' "$T/stderr"
+	fi
+}
+
+# log_has DESCRIPTION FIXED_STRING: the daemon's log has a line with it.
+log_has() {
+	if grep -qF -- "$2" "$LOG"; then pass "$1"; else
+		fail "$1 (no \"$2\" in the log)"; sed 's/^/#   log: /' "$LOG" | tail -n 15
+	fi
+}
+
+log_lacks() {
+	if grep -qF -- "$2" "$LOG"; then fail "$1 (\"$2\" is in the log)"; else pass "$1"; fi
+}
+
+write_conf() {
+	printf '%s\n' "file_path: $USERS" "$@" > "$CONF"
+}
+
+# wait_socket: until the daemon answers on $SOCK (5 s at most).
+wait_socket() {
+	i=0
+	while [ $i -lt 100 ]; do
+		if [ -S "$SOCK" ] && "$WIRE" -f "$SOCK" req x y imap "" >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			echo "# daemon died at startup:"; sed 's/^/#   /' "$LOG"
+			return 1
+		fi
+		sleep 0.05; i=$((i + 1))
+	done
+	echo "# daemon did not come up:"; sed 's/^/#   /' "$LOG"
+	return 1
+}
+
+# start_daemon [EXTRA FLAGS...]: foreground daemon, file backend, $CONF.
+start_daemon() {
+	[ -f "$CONF" ] || write_conf
+	# shellcheck disable=SC2086
+	${AUTHMUXD_WRAPPER:-} "$AUTHMUXD" -d -a file -m "$RUN" -O "$CONF" \
+	    --module-dir "$MODDIR" "$@" >>"$LOG" 2>&1 &
+	DAEMON_PID=$!
+	wait_socket
+}
+
+# stop_daemon: SIGTERM and wait; returns the daemon's exit status.
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"; rc=$?
+	DAEMON_PID=
+	return $rc
+}
+
+alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
+
+done_testing() {
+	echo "1..$ntests"
+	if [ "$failures" -gt 0 ]; then
+		echo "# $failures of $ntests failed"
+		exit 1
+	fi
+	exit 0
+}
