@@ -1,0 +1,33 @@
+# deps.sh -- the Debian packages authmuxd needs, sourced by the scripts.
+# Build: compiler, autotools, libraries.  Test: the real peers the
+# integration tests talk to (testsaslauthd from sasl2-bin, libsasl2) and
+# the tools that made the hash vectors.
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config
+ libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev"
+TEST_DEPS="sasl2-bin libsasl2-modules valgrind"
+
+# install_missing PKG...: apt-get the packages that are not installed.
+install_missing() {
+	missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo ">> installing:$missing"
+	if [ "$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else
+		echo "!! missing packages:$missing -- install them as root (apt-get install$missing)" >&2
+		return 1
+	fi
+	$SUDO apt-get update -qq &&
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# build [CONFIGURE ARGS...]: configure once and make.
+build() {
+	[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+	if [ ! -f Makefile ] || [ -n "$*" ]; then
+		./configure -q "$@" || return 1
+	fi
+	make -j"$(nproc)" >/dev/null || make
+}
