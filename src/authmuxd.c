@@ -26,6 +26,7 @@
 
 #define DEFAULT_THREADS		5
 #define DEFAULT_READ_TIMEOUT	5	/* seconds */
+#define DEFAULT_BACKEND_TIMEOUT	30	/* seconds */
 #define DEFAULT_MAX_CONNS	4096
 #define SHUTDOWN_LIMIT_MS	10000
 #define MAX_LISTEN		16
@@ -36,6 +37,7 @@ static const struct am_option core_options[] = {
 	{ "listen", AM_OPT_PATH, 0, 0 },
 	{ "threads", AM_OPT_INT, 1, 1024 },
 	{ "read_timeout", AM_OPT_INT, 1, 3600 },
+	{ "backend_timeout", AM_OPT_INT, 1, 3600 },
 	{ "max_connections", AM_OPT_INT, 16, 1000000 },
 	{ "realm_join", AM_OPT_BOOL, 0, 0 },
 	{ "socket_dir_owner", AM_OPT_STRING, 0, 0 },
@@ -55,6 +57,7 @@ struct settings {
 	unsigned int nlisten;
 	unsigned int threads;
 	unsigned int read_timeout_ms;
+	unsigned int backend_timeout_ms;
 	unsigned int max_conns;
 	bool realm_join;
 	struct listen_dir dir;
@@ -148,6 +151,8 @@ settings_load(struct am_conf *conf, struct settings *s)
 	s->threads = am_conf_int(conf, "threads", DEFAULT_THREADS);
 	s->read_timeout_ms =
 	    am_conf_int(conf, "read_timeout", DEFAULT_READ_TIMEOUT) * 1000;
+	s->backend_timeout_ms = am_conf_int(conf, "backend_timeout",
+	    DEFAULT_BACKEND_TIMEOUT) * 1000;
 	s->max_conns = am_conf_int(conf, "max_connections", DEFAULT_MAX_CONNS);
 	s->realm_join = am_conf_bool(conf, "realm_join", false);
 	s->module_dir = am_conf_str(conf, "module_dir", MODULEDIR);
@@ -221,11 +226,16 @@ load_all(struct settings *s)
 	settings_load(conf, s);
 	if (s->mechanisms != NULL)
 		ch = chain_load(s->mechanisms, s->module_dir, conf);
-	conf_warn_unclaimed(conf);
+	/* with a module missing, its keys would look unknown: say nothing
+	 * misleading */
+	if (ch != NULL || s->mechanisms == NULL)
+		conf_warn_unclaimed(conf);
 	if (ch == NULL || conf->errors > 0) {
+		unsigned int n = conf->errors + (ch == NULL && s->mechanisms);
+
 		log_warnx("%s: %u error%s in the configuration",
-		    conf_path ? conf_path : "command line",
-		    conf->errors + (ch == NULL), conf->errors ? "s" : "");
+		    conf_path ? conf_path : "command line", n,
+		    n == 1 ? "" : "s");
 		if (ch != NULL)
 			chain_unref(ch);
 		else
@@ -285,8 +295,14 @@ reload(void)
 	if (!same_sockets(&s))
 		log_warnx("run_dir/listen: socket changes need a restart; "
 		    "still listening on the old paths");
+	if (s.pid_file != cur.pid_file && (s.pid_file == NULL ||
+	    cur.pid_file == NULL || strcmp(s.pid_file, cur.pid_file) != 0))
+		log_warnx("pid_file: a change needs a restart");
+	if (s.facility != cur.facility && !foreground)
+		log_init("authmuxd", s.facility, false, log_debug_enabled());
 	conn_set_limits(s.read_timeout_ms, s.max_conns);
 	dispatch_set_realm_join(s.realm_join);
+	dispatch_set_backend_timeout(s.backend_timeout_ms);
 	dispatch_set_chain(ch);
 	if (running_chain != NULL)
 		chain_unref(running_chain);
@@ -387,6 +403,8 @@ daemonize(void)
 	close(p[0]);
 	if (setsid() == -1)
 		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
 	return p[1];
 }
 
@@ -537,6 +555,9 @@ main(int argc, char *argv[])
 
 	if ((ch = load_all(&cur)) == NULL)
 		return 1;
+	if (cache_asked)
+		log_warnx("-c/-s/-t: the credential cache is not in this "
+		    "version yet; every request goes to the backends");
 	if (check_only) {
 		r = chain_preinit(ch);
 		chain_unref(ch);
@@ -545,13 +566,13 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
-	if (cache_asked)
-		log_warnx("-c/-s/-t: the credential cache is not in this "
-		    "version yet; every request goes to the backends");
 
+	umask(022);
 	if (!foreground) {
 		status_fd = daemonize();
+		/* until startup is reported, errors go to the terminal too */
 		log_init("authmuxd", cur.facility, false, debug || verbose);
+		log_also_stderr(true);
 	}
 	if (loop_init() == -1)
 		fatal("event loop");
@@ -577,6 +598,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	dispatch_set_realm_join(cur.realm_join);
+	dispatch_set_backend_timeout(cur.backend_timeout_ms);
 	dispatch_set_chain(ch);
 	running_chain = ch;
 	if (dispatch_start(cur.threads) == -1) {
@@ -596,11 +618,16 @@ main(int argc, char *argv[])
 	    PACKAGE_VERSION, ch->names, cur.threads, socks[0].path,
 	    nsocks > 1 ? " and more" : "");
 	report_start(status_fd, 0);
+	log_also_stderr(false);
 
 	loop_run();
 
 	close_sockets();
-	dispatch_stop();
+	if (dispatch_in_flight() == 0)
+		dispatch_stop();
+	else
+		log_warnx("leaving %u worker(s) stuck in a backend",
+		    dispatch_in_flight());
 	if (running_chain != NULL)
 		chain_unref(running_chain);
 	if (pid_path[0] != '\0')

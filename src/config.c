@@ -61,6 +61,10 @@ conf_name(const struct am_conf *conf)
 }
 
 /* Report at entry e ("file:line: key: text"), or for key when e is NULL. */
+static void conf_vreport(const struct am_conf *, int, const char *,
+    const struct am_conf_entry *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 conf_vreport(const struct am_conf *conf, int prio, const char *key,
     const struct am_conf_entry *e, const char *fmt, va_list ap)
@@ -136,7 +140,7 @@ conf_parse_line(struct am_conf *conf, char *raw, int lineno)
 	value = trim(colon + 1);
 	if (!valid_key(key)) {
 		conf_report_line(conf, lineno,
-		    "\"%.60s\" is not a key name (letters, digits and _)",
+		    "\"%.60s\" is not a key name (letters, digits, _ and -)",
 		    key);
 		return 0;
 	}

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct sreq {
 	struct conn *conn;
 	struct proto_request req;
 	struct loop_timer timer;	/* fifth-field grace, failure delay */
+	struct loop_timer watchdog;	/* backend_timeout */
 	struct chain *chain;
 	enum am_result result;
 	struct am_verdict verdict;
@@ -40,6 +42,7 @@ static unsigned int in_flight;		/* loop thread only */
 
 static struct chain *current;		/* loop thread only */
 static bool realm_join;
+static unsigned int backend_timeout_ms = 30000;
 
 void
 dispatch_set_chain(struct chain *ch)
@@ -55,6 +58,12 @@ void
 dispatch_set_realm_join(bool on)
 {
 	realm_join = on;
+}
+
+void
+dispatch_set_backend_timeout(unsigned int ms)
+{
+	backend_timeout_ms = ms;
 }
 
 unsigned int
@@ -199,13 +208,48 @@ dispatch_stop(void)
 /* --- loop side ----------------------------------------------------- */
 
 static void
-reply(struct sreq *s, const char *text)
+send_text(struct conn *c, const char *text)
 {
 	uint8_t buf[PROTO_REPLY_MAX];
 	size_t n = proto_encode_reply(buf, sizeof(buf), text);
 
+	conn_send(c, buf, n, true);
+}
+
+static void
+reply(struct sreq *s, const char *text)
+{
 	explicit_bzero(s->req.password, sizeof(s->req.password));
-	conn_send(s->conn, buf, n, true);
+	send_text(s->conn, text);
+}
+
+static void
+sreq_free(struct sreq *s)
+{
+	loop_timer_cancel(&s->timer);
+	loop_timer_cancel(&s->watchdog);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+/*
+ * A backend hangs (a server that accepts and never answers): answer the
+ * client now so it is never left waiting, and let the worker finish in
+ * its own time; the request is freed when it comes back.
+ */
+static void
+watchdog_fired(void *arg)
+{
+	struct sreq *s = arg;
+	struct conn *c = s->conn;
+
+	log_warnx("connection %lu: backend %s did not answer within %u s; "
+	    "answered NO (temporary failure); the worker is still waiting",
+	    c->id, s->chain->names, backend_timeout_ms / 1000);
+	loop_timer_cancel(&s->timer);
+	s->conn = NULL;
+	c->data = NULL;
+	send_text(c, "NO");
 }
 
 static void
@@ -235,6 +279,12 @@ dispatch_complete(void)
 		in_flight--;
 		chain_unref(s->chain);
 		s->chain = NULL;
+		loop_timer_cancel(&s->watchdog);
+		if (s->conn == NULL) {
+			/* answered by the watchdog long ago */
+			sreq_free(s);
+			continue;
+		}
 		if (s->result != AM_OK && s->verdict.delay_ms > 0) {
 			/* the backend's failure delay, without a worker */
 			loop_timer_init(&s->timer, delay_done, s);
@@ -254,8 +304,11 @@ submit(struct sreq *s)
 		finish(s);
 		return;
 	}
+	log_debug("connection %lu: %d-field request to the workers",
+	    s->conn->id, s->req.nfields);
 	s->chain = current;
 	chain_ref(current);
+	loop_timer_set(&s->watchdog, backend_timeout_ms);
 	s->queued = true;
 	s->next = NULL;
 	in_flight++;
@@ -278,13 +331,18 @@ grace_done(void *arg)
 static void
 bad_request(struct conn *c, const struct proto_request *r)
 {
-	uint8_t buf[PROTO_REPLY_MAX];
-	size_t n;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char who[64] = "";
 
-	log_info("connection %lu: bad request: %s: %s; answered NO", c->id,
-	    proto_field_name(r->err_field), proto_strerror(r->err));
-	n = proto_encode_reply(buf, sizeof(buf), proto_error_reply(r->err));
-	conn_send(c, buf, n, true);
+	/* name the local process that sends garbage; asked only here, so
+	 * good requests do not pay for it */
+	if (getsockopt(c->io.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		snprintf(who, sizeof(who), " from pid %ld uid %ld",
+		    (long)cred.pid, (long)cred.uid);
+	log_info("connection %lu: bad request%s: %s: %s; answered NO", c->id,
+	    who, proto_field_name(r->err_field), proto_strerror(r->err));
+	send_text(c, proto_error_reply(r->err));
 }
 
 static int
@@ -329,6 +387,7 @@ sasl_attach(struct conn *c)
 		return -1;
 	s->conn = c;
 	loop_timer_init(&s->timer, grace_done, s);
+	loop_timer_init(&s->watchdog, watchdog_fired, s);
 	c->data = s;
 	return 0;
 }
@@ -342,9 +401,7 @@ sasl_detach(struct conn *c)
 		return;
 	if (s->queued)
 		fatalx("connection %lu freed while a worker holds it", c->id);
-	loop_timer_cancel(&s->timer);
-	explicit_bzero(s, sizeof(*s));
-	free(s);
+	sreq_free(s);
 	c->data = NULL;
 }
 

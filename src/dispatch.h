@@ -29,6 +29,10 @@ void dispatch_set_chain(struct chain *ch);
 /* -r: pass login@realm to the backends when the realm is not empty. */
 void dispatch_set_realm_join(bool on);
 
+/* Longest a request may wait for the backends before the client is
+ * answered NO (the worker goes on; its answer is then dropped). */
+void dispatch_set_backend_timeout(unsigned int ms);
+
 /* Take finished requests and reply; call on the loop thread after a
  * wakeup. */
 void dispatch_complete(void);

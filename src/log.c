@@ -15,6 +15,7 @@
 #include "module.h"
 
 static bool log_stderr = true;
+static bool log_both;		/* syslog and stderr, during daemon startup */
 static bool log_debugging;
 static const char *log_ident = "authmuxd";
 
@@ -48,6 +49,12 @@ log_init(const char *ident, int facility, bool to_stderr, bool debug)
 }
 
 void
+log_also_stderr(bool on)
+{
+	log_both = on;
+}
+
+void
 log_set_debug(bool debug)
 {
 	log_debugging = debug;
@@ -70,6 +77,10 @@ log_facility(const char *name)
 	return -1;
 }
 
+static void vlog(int, const char *, va_list) __attribute__((format(printf, 2, 0)));
+static void vwarn(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int prio, const char *fmt, va_list ap)
 {
@@ -79,7 +90,9 @@ vlog(int prio, const char *fmt, va_list ap)
 	if (prio == LOG_DEBUG && !log_debugging)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_stderr) {
+	if (!log_stderr)
+		syslog(prio, "%s", line);
+	if (log_stderr || log_both) {
 		/* one write(2) per line keeps lines from threads whole */
 		char out[2100];
 		int n = snprintf(out, sizeof(out), "%s: %s\n", log_ident, line);
@@ -89,8 +102,7 @@ vlog(int prio, const char *fmt, va_list ap)
 		if (write(STDERR_FILENO, out, n) < 0) {
 			/* nowhere left to report it */
 		}
-	} else
-		syslog(prio, "%s", line);
+	}
 	errno = saved;
 }
 

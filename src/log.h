@@ -13,6 +13,8 @@
 /* to_stderr: log to stderr instead of syslog.  debug: also LOG_DEBUG. */
 void log_init(const char *ident, int facility, bool to_stderr, bool debug);
 void log_set_debug(bool debug);
+/* While on, syslog lines are copied to stderr (daemon startup). */
+void log_also_stderr(bool on);
 bool log_debug_enabled(void);
 /* Facility number for a name ("auth", "mail", "local0"...), or -1. */
 int log_facility(const char *name);

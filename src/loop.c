@@ -575,7 +575,6 @@ listener_event(int fd, uint32_t events, void *arg)
 		c->state = CONN_READING;
 		c->accepted = loop_now_ms();
 		c->id = next_conn_id++;
-		c->peer_pid = c->peer_uid = -1;
 		loop_timer_init(&c->deadline, conn_deadline, c);
 		c->prev = conn_tail;
 		if (conn_tail != NULL)
@@ -593,6 +592,7 @@ listener_event(int fd, uint32_t events, void *arg)
 			continue;
 		}
 		loop_timer_set(&c->deadline, read_timeout_ms);
+		log_debug("connection %lu: accepted (%u open)", c->id, nconns);
 	}
 }
 

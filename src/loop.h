@@ -69,7 +69,6 @@ struct conn {
 	struct loop_timer deadline;
 	uint64_t accepted;	/* loop_now_ms() at accept */
 	struct conn *prev, *next;
-	int peer_pid, peer_uid;	/* SO_PEERCRED, -1 when unknown */
 	unsigned long id;	/* for log lines */
 };
 

@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 # field STRING: a counted string in hex
-field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 rep() { printf "%${2}s" "" | tr ' ' "$1"; }
 
 write_conf "read_timeout: 1"
@@ -28,7 +28,7 @@ expect_out "NUL in the password" 0 "reply: NO " W send "$(field alice)0009616c69
 expect_out "empty login" 0 "reply: NO NULL login received" W send "$(field '')$(field alice-pw)$(field imap)$(field '')"
 expect_out "empty password" 0 "reply: NO NULL password received" W send "$(field alice)$(field '')$(field imap)$(field '')"
 expect_out "bytes after the fifth field" 0 "reply: NO " W send "$GOOD$(field '203.0.113.5;587')00"
-expect_out "an HTTP request" 0 "reply: NO " W send "$(printf 'GET / HTTP/1.0\r\n\r\n' | od -An -tx1 | tr -d ' \n')"
+expect_out "an HTTP request" 0 "reply: NO " W send "$(printf 'GET / HTTP/1.0\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')"
 expect_out "truncated request, then the client hangs up" 0 "closed" W send "$(field alice)$(field alice-pw)00" 100
 expect_out "nothing at all, then the client hangs up" 0 "closed" W send "" 50
 expect_out "half a length field, then silence: cut at the deadline" 0 "closed" W send "00"
@@ -37,7 +37,7 @@ expect_out "a 4-field request trickled byte by byte is answered" 0 "reply: OK" W
 expect_out "a trickle slower than the deadline is cut" 0 "closed" W trickle "$GOOD" 150
 # a few kilobytes of noise, in several shapes
 for seed in 1 2 3 4 5 6 7 8; do
-	noise=$(head -c $((seed * 700)) /dev/urandom | od -An -tx1 | tr -d ' \n')
+	noise=$(head -c $((seed * 700)) /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 	out=$(W send "$noise" 100)
 	case "$out" in
 	"reply: NO"*|closed) pass "random noise $seed: $out" ;;
@@ -47,12 +47,14 @@ done
 
 check "daemon still alive" alive
 expect_out "and still answers" 0 "reply: OK" W send "$GOOD"
-log_has "oversized field logged" "bad request: login: "
-log_has "NUL logged" "bad request: password: "
-log_has "empty login logged" "bad request: login"
+log_has "oversized field logged, naming field and sender" "uid $(id -u): login: field too long; answered NO"
+log_has "NUL logged" ": password: NUL byte in field; answered NO"
+log_has "empty login logged" ": login: empty login; answered NO"
+log_has "empty password logged" ": password: empty password; answered NO"
+log_has "trailing bytes logged" "trailing bytes after request; answered NO"
 log_has "deadline logged" "no complete request within 1000 ms"
 log_has "hang-up logged" "client hung up after"
-n=$(grep -c "bad request:" "$LOG")
+n=$(grep -c "bad request from pid" "$LOG")
 check "one log line per bad request (>= 12, got $n)" [ "$n" -ge 12 ]
 
 stop_daemon; check "clean exit after abuse" [ $? -eq 0 ]

@@ -1,0 +1,751 @@
+/*
+ * file.c -- the "file" backend: users and password hashes from a file.
+ *
+ * The file is htpasswd's and pam_pwdfile's format, one account a line:
+ *
+ *	user:hash
+ *	user@realm:hash
+ *
+ * '#' starts a comment line; blank lines are ignored; trailing blanks and
+ * a CR before the newline are dropped.  Fields after a second ':' are
+ * ignored (pam_pwdfile and Dovecot's passwd-file put uid, gid... there),
+ * so a {PLAIN} password cannot contain ':'.  User names are
+ * case-sensitive and may not contain blanks or control characters.  The
+ * hash formats are those of pwhash.h; a hash starting with '!' or '*'
+ * locks the account (the user is known, every password is refused).  A
+ * malformed line is logged as "path:line: what" and skipped; the rest of
+ * the file still works.  When a user appears twice the first line wins.
+ *
+ * Realms: for a request with a realm, "login@realm" is looked up first,
+ * then "login" -- entries without a realm hold in every realm, as in
+ * shadow.  With -r the daemon sends login "user@realm"; the lookup is the
+ * same ("user@realm", then "user").
+ *
+ * Reloading: every verify stat()s the file; when its inode, size, mtime or
+ * ctime changed, the thread that noticed first reads it again while the
+ * others carry on with the table they have.  Tables are reference-counted,
+ * so a request in flight keeps the table it started with.  A reload that
+ * fails keeps the old table and is logged once per change of the file.
+ * Replace the file with rename(2) (as "htpasswd -c tmp; mv tmp file" or
+ * an editor does) rather than rewriting it in place; a rewrite caught
+ * half-way (the file changed while it was read) is not taken and is read
+ * again on the next request.  Re-reads run with the daemon's privileges of
+ * the moment: should it ever drop root, the file must stay readable by its
+ * user for changes to be seen.
+ *
+ * Unknown users: the password is still hashed, against the first hash of
+ * the file's commonest scheme, so "no such user" costs what "wrong
+ * password" does (as long as the file uses one cost per scheme).
+ *
+ * An empty password is refused even when the hash would match it.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "module.h"
+#include "pwhash.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define FILE_DEFAULT_PATH SYSCONFDIR "/authmuxd.passwd"
+
+/* Far beyond any real password file; keeps a wrong path (a disk image,
+ * /dev/zero behind a symlink) from eating the memory. */
+#define FILE_MAX_SIZE (256L * 1024 * 1024)
+/* Malformed lines logged per load; a file of garbage must not flood. */
+#define FILE_MAX_LINE_WARNINGS 20
+/* Bytes of a user name that go into a log line. */
+#define FILE_LOG_USER_MAX 64
+/* Distinct schemes counted to choose the dummy hash. */
+#define FILE_MAX_SCHEMES 32
+
+/* What tells one version of the file from the next. */
+struct file_id {
+	int error;		/* errno of a failed stat(); the rest is 0 */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+};
+
+struct file_entry {
+	const char *user;	/* into file_table.buf */
+	const char *hash;
+	const char *scheme;	/* pwhash_check()'s name */
+	size_t ulen;
+	uint64_t h;
+	unsigned int line;
+};
+
+struct file_table {
+	unsigned int refs;	/* under file_state.lock */
+	char *buf;		/* the file, cut into strings in place */
+	size_t bufsize;
+	struct file_entry *entries;
+	size_t nentries;	/* including duplicates, which have user NULL */
+	size_t nusers;
+	uint32_t *slots;	/* entry index + 1; 0 is empty */
+	size_t mask;		/* number of slots - 1 */
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	const char *dummy;	/* hash for unknown users, or NULL */
+	struct file_id id;	/* the version read */
+	unsigned int skipped;	/* malformed or duplicate lines */
+	const char *mode_problem; /* NULL, or what is wrong with the mode */
+};
+
+struct file_state {
+	char *path;
+	pthread_mutex_t lock;
+	struct file_table *table;	/* under lock */
+	struct file_id tried;	/* the version last loaded or tried, under lock */
+	bool reloading;		/* under lock */
+};
+
+enum file_load_result {
+	FILE_LOADED = 0,
+	FILE_FAILED = -1,	/* cannot open, read, allocate */
+	FILE_CHANGED = -2,	/* written to while being read: try again */
+};
+
+static const struct am_option file_options[] = {
+	{ .key = "file_path", .type = AM_OPT_PATH },
+	{ .key = NULL },
+};
+
+static void
+file_id_from_stat(struct file_id *id, const struct stat *sb)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = sb->st_dev;
+	id->ino = sb->st_ino;
+	id->size = sb->st_size;
+	id->mtim = sb->st_mtim;
+	id->ctim = sb->st_ctim;
+}
+
+static void
+file_id_stat(struct file_id *id, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1) {
+		memset(id, 0, sizeof(*id));
+		id->error = errno != 0 ? errno : EIO;
+	} else
+		file_id_from_stat(id, &sb);
+}
+
+static bool
+file_id_equal(const struct file_id *a, const struct file_id *b)
+{
+	return a->error == b->error && a->dev == b->dev && a->ino == b->ino &&
+	    a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
+	    a->mtim.tv_nsec == b->mtim.tv_nsec &&
+	    a->ctim.tv_sec == b->ctim.tv_sec &&
+	    a->ctim.tv_nsec == b->ctim.tv_nsec;
+}
+
+/* A password file is a secret even when hashed: hashes can be cracked
+ * offline.  Returns NULL when the mode is fine. */
+static const char *
+file_mode_problem(mode_t mode)
+{
+	if (mode & S_IWOTH)
+		return "writable by others (run chmod o-rw on it)";
+	if (mode & S_IROTH)
+		return "readable by others (run chmod o-r on it)";
+	return NULL;
+}
+
+static uint64_t
+file_hash(const struct file_table *t, const char *s, size_t len)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, (const unsigned char *)s, len, t->key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static const struct file_entry *
+file_lookup(const struct file_table *t, const char *user, size_t ulen)
+{
+	uint64_t h;
+	size_t i;
+	uint32_t slot;
+
+	if (t->slots == NULL)
+		return NULL;
+	h = file_hash(t, user, ulen);
+	for (i = h & t->mask; (slot = t->slots[i]) != 0;
+	    i = (i + 1) & t->mask) {
+		const struct file_entry *e = &t->entries[slot - 1];
+
+		if (e->h == h && e->ulen == ulen &&
+		    memcmp(e->user, user, ulen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Insert e (already in t->entries); returns the entry that holds its user
+ * name when there is one. */
+static const struct file_entry *
+file_insert(struct file_table *t, size_t idx)
+{
+	struct file_entry *e = &t->entries[idx];
+	size_t i;
+	uint32_t slot;
+
+	e->h = file_hash(t, e->user, e->ulen);
+	for (i = e->h & t->mask; (slot = t->slots[i]) != 0;
+	    i = (i + 1) & t->mask) {
+		const struct file_entry *o = &t->entries[slot - 1];
+
+		if (o->h == e->h && o->ulen == e->ulen &&
+		    memcmp(o->user, e->user, e->ulen) == 0)
+			return o;
+	}
+	t->slots[i] = (uint32_t)idx + 1;
+	return NULL;
+}
+
+static void
+file_table_free(struct file_table *t)
+{
+	if (t == NULL)
+		return;
+	if (t->buf != NULL) {
+		sodium_memzero(t->buf, t->bufsize);
+		free(t->buf);
+	}
+	free(t->entries);
+	free(t->slots);
+	sodium_memzero(t, sizeof(*t));
+	free(t);
+}
+
+struct file_parse {
+	const char *path;
+	unsigned int warnings;
+};
+
+static void file_bad_line(struct file_parse *p, struct file_table *t,
+    unsigned int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+file_bad_line(struct file_parse *p, struct file_table *t, unsigned int line,
+    const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	t->skipped++;
+	if (p->warnings++ >= FILE_MAX_LINE_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	am_log(LOG_WARNING, "%s:%u: %s; line ignored", p->path, line, text);
+}
+
+static bool
+file_valid_user(const char *u, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)u[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Cut one line (without its newline) into an entry; false when it is a
+ * comment, blank or malformed (logged). */
+static bool
+file_parse_line(struct file_parse *p, struct file_table *t, char *s,
+    size_t len, unsigned int line, struct file_entry *e)
+{
+	char ubuf[FILE_LOG_USER_MAX * 4 + 8];
+	const char *blank, *error;
+	char *colon, *extra;
+
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\r'))
+		len--;
+	s[len] = '\0';
+	blank = s + strspn(s, " \t");
+	if (memchr(s, '\0', len) != NULL) {
+		file_bad_line(p, t, line, "contains a NUL byte");
+		return false;
+	}
+	if (*blank == '\0' || *blank == '#')
+		return false;
+	if ((colon = strchr(s, ':')) == NULL) {
+		file_bad_line(p, t, line, "no ':' between user and hash");
+		return false;
+	}
+	*colon = '\0';
+	e->user = s;
+	e->ulen = (size_t)(colon - s);
+	e->hash = colon + 1;
+	e->line = line;
+	if (e->ulen == 0) {
+		file_bad_line(p, t, line, "empty user name");
+		return false;
+	}
+	am_escape(ubuf, sizeof(ubuf), e->user, FILE_LOG_USER_MAX);
+	if (!file_valid_user(e->user, e->ulen)) {
+		file_bad_line(p, t, line, "user \"%s\": blank or control "
+		    "character in the name", ubuf);
+		return false;
+	}
+	if ((extra = strchr(colon + 1, ':')) != NULL)
+		*extra = '\0';
+	if (*e->hash == '\0') {
+		file_bad_line(p, t, line, "user \"%s\": empty hash", ubuf);
+		return false;
+	}
+	if ((e->scheme = pwhash_check(e->hash, &error)) == NULL) {
+		file_bad_line(p, t, line, "user \"%s\": %s", ubuf, error);
+		return false;
+	}
+	return true;
+}
+
+/* The dummy for unknown users: the first hash of the commonest scheme,
+ * leaving out locked entries, which cost nothing. */
+static void
+file_pick_dummy(struct file_table *t)
+{
+	struct {
+		const char *name;
+		size_t count;
+		const char *first;
+	} seen[FILE_MAX_SCHEMES];
+	size_t i, j, nseen = 0, best = SIZE_MAX;
+
+	for (i = 0; i < t->nentries; i++) {
+		const struct file_entry *e = &t->entries[i];
+
+		if (e->user == NULL || strcmp(e->scheme, "locked") == 0)
+			continue;
+		for (j = 0; j < nseen; j++)
+			if (strcmp(seen[j].name, e->scheme) == 0)
+				break;
+		if (j == nseen) {
+			if (nseen == FILE_MAX_SCHEMES)
+				continue;
+			seen[nseen].name = e->scheme;
+			seen[nseen].count = 0;
+			seen[nseen].first = e->hash;
+			nseen++;
+		}
+		seen[j].count++;
+	}
+	for (j = 0; j < nseen; j++)
+		if (best == SIZE_MAX || seen[j].count > seen[best].count)
+			best = j;
+	t->dummy = best != SIZE_MAX ? seen[best].first : NULL;
+}
+
+static int
+file_parse(struct file_table *t, const char *path, size_t len)
+{
+	struct file_parse p = { .path = path };
+	char *s = t->buf, *end = t->buf + len, *nl;
+	size_t nlines = 0, nslots, i, n = 0, ndup = 0;
+	unsigned int line = 0;
+	const struct file_entry *dup;
+	char ubuf[FILE_LOG_USER_MAX * 4 + 8];
+
+	for (nl = s; nl < end && (nl = memchr(nl, '\n', end - nl)) != NULL;
+	    nl++)
+		nlines++;
+	nlines++;
+	if ((t->entries = calloc(nlines, sizeof(*t->entries))) == NULL)
+		return -1;
+	while (s < end) {
+		line++;
+		if ((nl = memchr(s, '\n', end - s)) == NULL)
+			nl = end;
+		if (file_parse_line(&p, t, s, (size_t)(nl - s), line,
+		    &t->entries[n]))
+			n++;
+		s = nl + 1;
+	}
+	t->nentries = n;
+
+	/* open addressing at a load factor of at most one half */
+	for (nslots = 16; nslots < 2 * n; nslots *= 2)
+		;
+	if (n >= UINT32_MAX / 2 ||
+	    (t->slots = calloc(nslots, sizeof(*t->slots))) == NULL)
+		return -1;
+	t->mask = nslots - 1;
+	randombytes_buf(t->key, sizeof(t->key));
+	for (i = 0; i < n; i++) {
+		if ((dup = file_insert(t, i)) == NULL)
+			continue;
+		ndup++;
+		am_escape(ubuf, sizeof(ubuf), t->entries[i].user,
+		    FILE_LOG_USER_MAX);
+		file_bad_line(&p, t, t->entries[i].line, "user \"%s\" is "
+		    "already on line %u", ubuf, dup->line);
+		/* mark it so the dummy choice skips it */
+		t->entries[i].user = NULL;
+	}
+	t->nusers = n - ndup;
+	if (p.warnings > FILE_MAX_LINE_WARNINGS)
+		am_log(LOG_WARNING, "%s: %u more malformed lines not shown",
+		    path, p.warnings - FILE_MAX_LINE_WARNINGS);
+	file_pick_dummy(t);
+	return 0;
+}
+
+/* Read and parse path into a new table (refs 0).  On failure err says
+ * why, naming the path. */
+static enum file_load_result
+file_load(const char *path, struct file_table **tab_r, char *err,
+    size_t errlen)
+{
+	struct file_table *t = NULL;
+	struct stat sb;
+	struct file_id after;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+	enum file_load_result ret = FILE_FAILED;
+
+	*tab_r = NULL;
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang us */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return FILE_FAILED;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "cannot stat %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > FILE_MAX_SIZE) {
+		snprintf(err, errlen, "%s is too large (%lld bytes, the "
+		    "limit is %ld)", path, (long long)sb.st_size,
+		    FILE_MAX_SIZE);
+		goto out;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "cannot load %s: out of memory", path);
+		goto out;
+	}
+	t->bufsize = (size_t)sb.st_size + 1;
+	file_id_from_stat(&t->id, &sb);
+	t->mode_problem = file_mode_problem(sb.st_mode);
+	while (len < (size_t)sb.st_size) {
+		r = read(fd, t->buf + len, (size_t)sb.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	t->buf[len] = '\0';
+	/* An in-place rewrite caught half-way would load half the users. */
+	if (fstat(fd, &sb) == -1)
+		memset(&after, 0, sizeof(after));
+	else
+		file_id_from_stat(&after, &sb);
+	if (!file_id_equal(&after, &t->id)) {
+		snprintf(err, errlen, "%s changed while being read", path);
+		ret = FILE_CHANGED;
+		goto out;
+	}
+	if (file_parse(t, path, len) == -1) {
+		snprintf(err, errlen, "cannot load %s: out of memory", path);
+		goto out;
+	}
+	*tab_r = t;
+	t = NULL;
+	ret = FILE_LOADED;
+out:
+	close(fd);
+	file_table_free(t);
+	return ret;
+}
+
+static void
+file_log_loaded(const char *verb, const char *path,
+    const struct file_table *t)
+{
+	am_log(t->nusers > 0 ? LOG_INFO : LOG_WARNING,
+	    "file: %s %s: %zu users, %u lines skipped", verb, path,
+	    t->nusers, t->skipped);
+}
+
+/* Called by the one thread that saw the file change. */
+static void
+file_reload(struct file_state *st, const struct file_id *now)
+{
+	struct file_table *t = NULL, *old = NULL;
+	char err[512];
+	enum file_load_result r;
+	size_t kept;
+
+	if (now->error != 0) {
+		snprintf(err, sizeof(err), "cannot stat %s: %s", st->path,
+		    strerror(now->error));
+		r = FILE_FAILED;
+	} else
+		r = file_load(st->path, &t, err, sizeof(err));
+	/* Log while t is still ours alone: once published, a later reload
+	 * may free it before we get to it. */
+	if (r == FILE_LOADED) {
+		file_log_loaded("reloaded", st->path, t);
+		if (t->mode_problem != NULL)
+			am_log(LOG_WARNING, "file: %s is %s", st->path,
+			    t->mode_problem);
+	}
+
+	pthread_mutex_lock(&st->lock);
+	if (r == FILE_LOADED) {
+		old = st->table;
+		t->refs = 1;
+		st->table = t;
+		st->tried = t->id;
+		if (--old->refs > 0)
+			old = NULL;
+	} else if (r == FILE_FAILED)
+		/* not again until the file changes again */
+		st->tried = *now;
+	kept = st->table->nusers;
+	st->reloading = false;
+	pthread_mutex_unlock(&st->lock);
+
+	if (r == FILE_FAILED)
+		am_log(LOG_ERR, "file: %s; still using the %zu users read "
+		    "before", err, kept);
+	file_table_free(old);
+}
+
+/* The current table, reloaded first if the file changed and no other
+ * thread is at it.  Pair with file_release(). */
+static struct file_table *
+file_acquire(struct file_state *st)
+{
+	struct file_table *t;
+	struct file_id now;
+	bool mine;
+
+	file_id_stat(&now, st->path);
+	pthread_mutex_lock(&st->lock);
+	mine = !st->reloading && !file_id_equal(&now, &st->tried);
+	if (mine)
+		st->reloading = true;
+	pthread_mutex_unlock(&st->lock);
+	if (mine)
+		file_reload(st, &now);
+
+	pthread_mutex_lock(&st->lock);
+	t = st->table;
+	t->refs++;
+	pthread_mutex_unlock(&st->lock);
+	return t;
+}
+
+static void
+file_release(struct file_state *st, struct file_table *t)
+{
+	bool last;
+
+	pthread_mutex_lock(&st->lock);
+	last = --t->refs == 0;
+	pthread_mutex_unlock(&st->lock);
+	if (last)
+		file_table_free(t);
+}
+
+/* The entry for login in realm; see the top of the file. */
+static const struct file_entry *
+file_find(const struct file_table *t, const char *login, const char *realm)
+{
+	const struct file_entry *e;
+	char stackbuf[512], *key;
+	size_t llen = strlen(login), rlen = strlen(realm), klen;
+
+	if (rlen == 0)
+		return file_lookup(t, login, llen);
+	if (llen > rlen && login[llen - rlen - 1] == '@' &&
+	    memcmp(login + llen - rlen, realm, rlen) == 0) {
+		/* -r joined them already */
+		if ((e = file_lookup(t, login, llen)) != NULL)
+			return e;
+		return file_lookup(t, login, llen - rlen - 1);
+	}
+	klen = llen + 1 + rlen;
+	if (klen < sizeof(stackbuf))
+		key = stackbuf;
+	else if ((key = malloc(klen + 1)) == NULL)
+		return file_lookup(t, login, llen);
+	memcpy(key, login, llen);
+	key[llen] = '@';
+	memcpy(key + llen + 1, realm, rlen);
+	key[klen] = '\0';
+	e = file_lookup(t, key, klen);
+	if (key != stackbuf)
+		free(key);
+	if (e != NULL)
+		return e;
+	return file_lookup(t, login, llen);
+}
+
+static void
+file_state_free(struct file_state *st)
+{
+	if (st == NULL)
+		return;
+	file_table_free(st->table);
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
+static int
+file_preinit(const struct am_conf *conf, void **state, const char **error_r)
+{
+	struct file_state *st;
+	struct file_table *t;
+	const char *path;
+	char err[512];
+	enum file_load_result r;
+	int tries = 0;
+
+	if (sodium_init() < 0) {
+		*error_r = "libsodium cannot initialise";
+		return -1;
+	}
+	path = am_conf_str(conf, "file_path", FILE_DEFAULT_PATH);
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		free(st);
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st->path);
+		free(st);
+		*error_r = "cannot create a mutex";
+		return -1;
+	}
+	/* an editor may be saving it just now */
+	while ((r = file_load(st->path, &t, err, sizeof(err))) ==
+	    FILE_CHANGED && ++tries < 3)
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	if (r != FILE_LOADED) {
+		am_conf_error(conf, "file_path", "%s", err);
+		file_state_free(st);
+		*error_r = "password file not loaded";
+		return -1;
+	}
+	if (t->mode_problem != NULL)
+		am_conf_warn(conf, "file_path", "%s is %s", path,
+		    t->mode_problem);
+	file_log_loaded("loaded", path, t);
+	t->refs = 1;
+	st->table = t;
+	st->tried = t->id;
+	*state = st;
+	return 0;
+}
+
+static enum am_result
+file_verify(void *state, const struct am_request *req, struct am_verdict *v)
+{
+	struct file_state *st = state;
+	struct file_table *t;
+	const struct file_entry *e;
+	const char *error;
+	enum am_result res;
+
+	t = file_acquire(st);
+	if ((e = file_find(t, req->login, req->realm)) == NULL) {
+		if (t->dummy != NULL)
+			pwhash_dummy(t->dummy, req->password,
+			    req->password_len);
+		snprintf(v->reason, sizeof(v->reason), "unknown user");
+		res = AM_NOUSER;
+	} else if (req->password_len == 0) {
+		/* A hash of "" (mkpasswd and Enter) must not open the
+		 * account to anyone; hash anyway so the time says nothing. */
+		pwhash_dummy(e->hash, req->password, 0);
+		snprintf(v->reason, sizeof(v->reason), "empty password");
+		res = AM_DENY;
+	} else {
+		switch (pwhash_verify(e->hash, req->password,
+		    req->password_len, &error)) {
+		case 1:
+			res = AM_OK;
+			break;
+		case 0:
+			snprintf(v->reason, sizeof(v->reason),
+			    "wrong password");
+			res = AM_DENY;
+			break;
+		default:
+			snprintf(v->reason, sizeof(v->reason), "%s", error);
+			res = AM_DENY;
+			break;
+		}
+	}
+	file_release(st, t);
+	return res;
+}
+
+static void
+file_deinit(void *state)
+{
+	file_state_free(state);
+}
+
+const struct am_module authmux_module = {
+	.abi = AM_MODULE_ABI,
+	.name = "file",
+	.description = "password file of user:hash lines (htpasswd, "
+	    "pam_pwdfile)",
+	.options = file_options,
+	.preinit = file_preinit,
+	.verify = file_verify,
+	.deinit = file_deinit,
+};

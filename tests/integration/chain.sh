@@ -1,0 +1,57 @@
+#!/bin/bash
+# Backend chains, TEMPFAIL, failure delays and hung backends, with the
+# test module in front of the real file backend.
+. "$top_srcdir/tests/integration/lib.sh"
+
+TM="$top_builddir/tests/integration/.libs"
+[ -f "$TM/testmod.so" ] || skip "test module not built"
+mkdir -p "$T/mods"
+ln -s "$MODDIR/file.so" "$T/mods/file.so"
+ln -s "$TM/testmod.so" "$T/mods/testmod.so"
+MODDIR="$T/mods"
+
+OK='0: OK "Success."'
+NO='0: NO "authentication failed"'
+A() { "$AUTHMUX" -f "$SOCK" "$@"; }
+
+write_conf "testmod_hang_ms: 2500" "backend_timeout: 1"
+start_daemon -a testmod,file -n 2 || { fail "daemon starts"; done_testing; }
+
+expect_out "first backend answers OK" 0 "$OK" A -u known-x -p ok
+expect_out "first backend's DENY ends the chain" 255 "$NO" A -u known-x -p deny
+expect_out "unknown to the first: the second answers" 0 "$OK" A -u alice -p alice-pw
+expect_out "unknown to both: NO" 255 "$NO" A -u nobody -p x
+log_has "decided by file" "[user=alice] [service=imap] [realm=] [mech=file]"
+log_has "unknown to all: reason" "[user=nobody] [service=imap] [realm=] [mech=file] [reason=unknown user]"
+expect_out "TEMPFAIL is NO, never OK" 255 "$NO" A -u known-x -p tempfail
+log_has "TEMPFAIL logged as temporary" "[mech=testmod] [reason=temporary failure: test server down]"
+
+# a failure delay is a timer, not a sleeping worker: with 2 workers, 6
+# delayed denials at once take about one delay, and a good login
+# meanwhile is not held up
+start=$(date +%s%N)
+pids=
+for i in 1 2 3 4 5 6; do A -q -u known-x -p delay & pids="$pids $!"; done
+sleep 0.1
+t0=$(date +%s%N); A -q -u known-x -p ok; t1=$(date +%s%N)
+# shellcheck disable=SC2086
+wait $pids
+end=$(date +%s%N)
+ms=$(( (end - start) / 1000000 )); okms=$(( (t1 - t0) / 1000000 ))
+check "delayed denials waited their delay (${ms} ms >= 400)" [ "$ms" -ge 400 ]
+check "6 delayed denials on 2 workers overlap (${ms} ms < 1000)" [ "$ms" -lt 1000 ]
+check "a good login during the delays is prompt (${okms} ms < 200)" [ "$okms" -lt 200 ]
+
+# a hung backend: the client gets NO after backend_timeout, not never
+t0=$(date +%s%N); out=$(A -u known-x -p hang); rc=$?; t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+check "hung backend: NO after the timeout ($out, exit $rc)" [ "$out" = "$NO" ] && [ $rc = 255 ]
+check "hung backend: answered in about 1 s (${ms} ms)" [ "$ms" -ge 900 ] && [ "$ms" -lt 2000 ]
+log_has "hung backend logged" "backend testmod,file did not answer within 1 s"
+expect_out "the other worker still serves meanwhile" 0 "$OK" A -u alice -p alice-pw
+sleep 2
+log_has "the late answer is still logged" "auth success: [user=known-x]"
+expect_out "and the stuck worker is back" 0 "$OK" A -u known-x -p ok
+check "daemon alive" alive
+stop_daemon; check "clean exit" [ $? -eq 0 ]
+done_testing

@@ -1,0 +1,70 @@
+/*
+ * testmod.c -- a backend module for testing the daemon's own machinery
+ * (chain order, TEMPFAIL, failure delays, hung backends), which no real
+ * backend can be made to do on demand.  Never installed.
+ *
+ * Users: "known-*" are known here; the password decides the answer:
+ *   "ok" OK, "deny" DENY, "tempfail" TEMPFAIL, "delay" DENY with a 400 ms
+ *   failure delay, "hang" sleeps testmod_hang_ms (default 3000) then OK.
+ * Any other user: AM_NOUSER, so the chain asks the next backend.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "module.h"
+
+static const struct am_option options[] = {
+	{ "testmod_hang_ms", AM_OPT_INT, 0, 60000 },
+	{ NULL, 0, 0, 0 }
+};
+
+static long hang_ms;
+
+static int
+tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
+{
+	hang_ms = am_conf_int(conf, "testmod_hang_ms", 3000);
+	*state = NULL;
+	return 0;
+}
+
+static enum am_result
+tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
+{
+	const char *p = req->password;
+
+	if (strncmp(req->login, "known-", 6) != 0) {
+		snprintf(v->reason, sizeof(v->reason), "unknown user");
+		return AM_NOUSER;
+	}
+	if (strcmp(p, "ok") == 0)
+		return AM_OK;
+	if (strcmp(p, "tempfail") == 0) {
+		snprintf(v->reason, sizeof(v->reason), "test server down");
+		return AM_TEMPFAIL;
+	}
+	if (strcmp(p, "delay") == 0) {
+		v->delay_ms = 400;
+		snprintf(v->reason, sizeof(v->reason), "delayed denial");
+		return AM_DENY;
+	}
+	if (strcmp(p, "hang") == 0) {
+		struct timespec ts = { hang_ms / 1000,
+		    (hang_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		return AM_OK;
+	}
+	snprintf(v->reason, sizeof(v->reason), "wrong password");
+	return AM_DENY;
+}
+
+const struct am_module authmux_module = {
+	.abi = AM_MODULE_ABI,
+	.name = "testmod",
+	.description = "test backend",
+	.options = options,
+	.preinit = tm_preinit,
+	.verify = tm_verify,
+};
