@@ -481,7 +481,7 @@ main(int argc, char *argv[])
 	};
 	struct sigaction sa;
 	struct chain *ch;
-	int c, r, status_fd = -1;
+	int c, r, status = 1, status_fd = -1;
 	bool verbose = false, cache_asked = false;
 
 	log_init("authmuxd", LOG_AUTH, true, false);
@@ -588,24 +588,18 @@ main(int argc, char *argv[])
 	sigaction(SIGPIPE, &sa, NULL);
 
 	if ((r = start_listening(&cur)) != 0) {
-		close_sockets();
-		report_start(status_fd, r == -2 ? 2 : 1);
-		return r == -2 ? 2 : 1;
+		status = r == -2 ? 2 : 1;
+		goto fail;
 	}
-	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
-		close_sockets();
-		report_start(status_fd, 1);
-		return 1;
-	}
+	if (chain_preinit(ch) == -1 || chain_init(ch) == -1)
+		goto fail;
 	dispatch_set_realm_join(cur.realm_join);
 	dispatch_set_backend_timeout(cur.backend_timeout_ms);
 	dispatch_set_chain(ch);
 	running_chain = ch;
-	if (dispatch_start(cur.threads) == -1) {
-		close_sockets();
-		report_start(status_fd, 1);
-		return 1;
-	}
+	ch = NULL;
+	if (dispatch_start(cur.threads) == -1)
+		goto fail;
 	if (cur.pid_file != NULL)
 		snprintf(pid_path, sizeof(pid_path), "%s", cur.pid_file);
 	else
@@ -635,4 +629,12 @@ main(int argc, char *argv[])
 	loop_free();
 	log_info("stopped");
 	return 0;
+fail:
+	close_sockets();
+	dispatch_stop();
+	chain_unref(ch);
+	chain_unref(running_chain);
+	loop_free();
+	report_start(status_fd, status);
+	return status;
 }
