@@ -609,7 +609,7 @@ main(int argc, char *argv[])
 		pid_path[0] = '\0';
 	loop_set_wakeup(on_wakeup);
 	log_info("authmuxd %s ready: backends %s, %u threads, socket %s%s",
-	    PACKAGE_VERSION, ch->names, cur.threads, socks[0].path,
+	    PACKAGE_VERSION, running_chain->names, cur.threads, socks[0].path,
 	    nsocks > 1 ? " and more" : "");
 	report_start(status_fd, 0);
 	log_also_stderr(false);
