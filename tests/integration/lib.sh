@@ -102,6 +102,7 @@ wait_socket() {
 
 # start_daemon [EXTRA FLAGS...]: foreground daemon, file backend, $CONF.
 start_daemon() {
+	[ -f "$MODDIR/file.so" ] || skip "the file backend is not built (configure --with-file)"
 	[ -f "$CONF" ] || write_conf
 	# shellcheck disable=SC2086
 	${AUTHMUXD_WRAPPER:-} "$AUTHMUXD" -d -a file -m "$RUN" -O "$CONF" \
