@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -428,6 +429,24 @@ report_start(int fd, unsigned char status)
 	}
 }
 
+/* Room for max_connections descriptors, within the hard limit. */
+static void
+raise_fd_limit(unsigned int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want += 64;		/* listeners, logs, backends' own files */
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("open files limited to %lu: fewer than "
+		    "max_connections (%u) clients can wait at once",
+		    (unsigned long)rl.rlim_cur, want - 64);
+}
+
 static int
 start_listening(const struct settings *s)
 {
@@ -577,6 +596,7 @@ main(int argc, char *argv[])
 	if (loop_init() == -1)
 		fatal("event loop");
 	conn_set_limits(cur.read_timeout_ms, cur.max_conns);
+	raise_fd_limit(cur.max_conns);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -16,6 +16,10 @@
  *   deinit   when the daemon stops or the configuration is reloaded and
  *            the last request using this instance has finished.
  *
+ * Keep all state in the instance made by preinit, never in globals: after
+ * a SIGHUP the old and the new chain run side by side in the same loaded
+ * module until the last old request has finished.
+ *
  * Modules call back into the daemon through the am_* functions declared
  * below; the daemon exports them (it is linked with -export-dynamic).
  */

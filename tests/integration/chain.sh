@@ -52,6 +52,25 @@ expect_out "the other worker still serves meanwhile" 0 "$OK" A -u alice -p alice
 sleep 2
 log_has "the late answer is still logged" "auth success: [user=known-x]"
 expect_out "and the stuck worker is back" 0 "$OK" A -u known-x -p ok
+# SIGHUP while a request is in flight: it finishes on the old chain,
+# which is let go only afterwards
+write_conf "testmod_hang_ms: 1500" "backend_timeout: 10"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+: > "$LOG"
+A -u known-x -p hang > "$T/inflight.out" &
+INFLIGHT=$!
+sleep 0.3
+write_conf "testmod_hang_ms: 100" "backend_timeout: 10"
+kill -HUP "$DAEMON_PID"
+wait $INFLIGHT; rc=$?
+check "request in flight across SIGHUP answered OK" [ $rc -eq 0 ] && grep -qF "$OK" "$T/inflight.out"
+order=$(grep -oE "reloaded: backends|auth success: \[user=known-x\]|testmod: deinit \(hang_ms 1500\)" "$LOG" | tr '\n' '|')
+check "reload, then the old request's answer, then the old chain's deinit ($order)" \
+    [ "$order" = "reloaded: backends|auth success: [user=known-x]|testmod: deinit (hang_ms 1500)|" ]
+t0=$(date +%s%N); A -q -u known-x -p hang; t1=$(date +%s%N)
+check "new requests use the new config (hang $(( (t1 - t0) / 1000000 )) ms < 1000)" [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+
 check "daemon alive" alive
 stop_daemon; check "clean exit" [ $? -eq 0 ]
 done_testing

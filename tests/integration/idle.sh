@@ -3,7 +3,7 @@
 # stopped by 5 idle connections; here 500 must not slow a real client.
 . "$top_srcdir/tests/integration/lib.sh"
 
-ulimit -n 4096 2>/dev/null
+
 write_conf "read_timeout: 10"
 start_daemon -n 2 || { fail "daemon starts"; done_testing; }
 

@@ -9,7 +9,9 @@
  * Any other user: AM_NOUSER, so the chain asks the next backend.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "module.h"
@@ -19,19 +21,30 @@ static const struct am_option options[] = {
 	{ NULL, 0, 0, 0 }
 };
 
-static long hang_ms;
+/* Per instance: after a reload the old and the new chain run side by
+ * side in the same loaded module. */
+struct tm_state {
+	long hang_ms;
+};
 
 static int
 tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 {
-	hang_ms = am_conf_int(conf, "testmod_hang_ms", 3000);
-	*state = NULL;
+	struct tm_state *st = malloc(sizeof(*st));
+
+	if (st == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	st->hang_ms = am_conf_int(conf, "testmod_hang_ms", 3000);
+	*state = st;
 	return 0;
 }
 
 static enum am_result
 tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
 {
+	const struct tm_state *st = state;
 	const char *p = req->password;
 
 	if (strncmp(req->login, "known-", 6) != 0) {
@@ -50,14 +63,24 @@ tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
 		return AM_DENY;
 	}
 	if (strcmp(p, "hang") == 0) {
-		struct timespec ts = { hang_ms / 1000,
-		    (hang_ms % 1000) * 1000000L };
+		struct timespec ts = { st->hang_ms / 1000,
+		    (st->hang_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
 		return AM_OK;
 	}
 	snprintf(v->reason, sizeof(v->reason), "wrong password");
 	return AM_DENY;
+}
+
+/* Logged so tests can see when an old chain is finally let go. */
+static void
+tm_deinit(void *state)
+{
+	struct tm_state *st = state;
+
+	am_log(LOG_INFO, "testmod: deinit (hang_ms %ld)", st->hang_ms);
+	free(st);
 }
 
 const struct am_module authmux_module = {
@@ -67,4 +90,5 @@ const struct am_module authmux_module = {
 	.options = options,
 	.preinit = tm_preinit,
 	.verify = tm_verify,
+	.deinit = tm_deinit,
 };
