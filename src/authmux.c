@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: %s -u username [-p password] [-r realm] [-s servicename]\n"
 	    "              [-f socket path] [-R repeatnum] [-a addr] [-q]\n"
+	    "       %s [-f control socket] cache stats | cache flush [user]\n"
 	    "       %s -h | -V\n"
 	    "\n"
 	    "  -u user     login to check\n"
@@ -77,9 +79,12 @@ usage(FILE *fp)
 	    "  -h, --help  this text\n"
 	    "  -V, --version\n"
 	    "\n"
+	    "cache stats, cache flush [user]: ask a running authmuxd (root\n"
+	    "only) through its control socket (default: %s/authmuxd.ctl).\n"
+	    "\n"
 	    "Exit status: 0 when the last answer was OK, 255 on NO or error,\n"
 	    "1 on a usage error.\n",
-	    progname, progname, RUNDIR);
+	    progname, progname, progname, RUNDIR, RUNDIR);
 }
 
 static void
@@ -320,6 +325,80 @@ out:
 	return rc;
 }
 
+/*
+ * "authmux cache stats" and friends: one line to the daemon's control
+ * socket, its text answer to stdout.  Exit 0, or 1 when the daemon says
+ * "error:" or cannot be reached.
+ */
+static int
+control(const char *path, int argc, char *argv[])
+{
+	char line[512], out[4096];
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	size_t len = 0;
+	ssize_t n;
+	int s, i, rc = EXIT_USAGE;
+
+	line[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if (strlen(line) + strlen(argv[i]) + 2 >= sizeof(line)) {
+			fprintf(stderr, "%s: command too long\n", progname);
+			return EXIT_USAGE;
+		}
+		if (i > 0)
+			strcat(line, " ");
+		strcat(line, argv[i]);
+	}
+	strcat(line, "\n");
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "%s: socket path too long: %s\n", progname, path);
+		return EXIT_USAGE;
+	}
+	strcpy(sun.sun_path, path);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "%s: %s: %s (is authmuxd running, and are you "
+		    "root?)\n", progname, path, strerror(errno));
+		if (s != -1)
+			close(s);
+		return EXIT_USAGE;
+	}
+	if (write(s, line, strlen(line)) != (ssize_t)strlen(line)) {
+		fprintf(stderr, "%s: %s: write: %s\n", progname, path,
+		    strerror(errno));
+		goto out;
+	}
+	pfd.fd = s;
+	pfd.events = POLLIN;
+	while (len < sizeof(out) - 1) {
+		if (poll(&pfd, 1, 10000) <= 0) {
+			fprintf(stderr, "%s: %s: no answer\n", progname, path);
+			goto out;
+		}
+		if ((n = read(s, out + len, sizeof(out) - 1 - len)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "%s: %s: closed without an answer (only root "
+		    "may use the control socket)\n", progname, path);
+		goto out;
+	}
+	if (strncmp(out, "error:", 6) == 0) {
+		fprintf(stderr, "%s: %s", progname, out);
+		goto out;
+	}
+	fputs(out, stdout);
+	rc = EXIT_OK;
+out:
+	close(s);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -336,8 +415,9 @@ main(int argc, char *argv[])
 	uint8_t *req = NULL;
 	size_t reqlen = 0, reqmax = 0;
 	int c, i, repeat = 1, quiet = 0, bad = 0, rc = EXIT_FAIL, r = -1;
+	bool path_given = false;
 
-	while ((c = getopt_long(argc, argv, "u:p:r:s:f:R:a:qhV", longopts,
+	while ((c = getopt_long(argc, argv, "+u:p:r:s:f:R:a:qhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'u':
@@ -354,6 +434,7 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			path = optarg;
+			path_given = true;
 			break;
 		case 'R':
 			if (parse_repeat(optarg, &repeat) == -1) {
@@ -379,6 +460,9 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "cache") == 0 && !bad)
+		return control(path_given ? path : RUNDIR "/authmuxd.ctl",
+		    argc - optind, argv + optind);
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument: %s\n", progname,
 		    argv[optind]);

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cache.h"
 #include "config.h"
+#include "control.h"
 #include "dispatch.h"
 #include "listen.h"
 #include "log.h"
@@ -30,6 +32,10 @@
 #define DEFAULT_BACKEND_TIMEOUT	30	/* seconds */
 #define DEFAULT_MAX_CONNS	4096
 #define SHUTDOWN_LIMIT_MS	10000
+#define DEFAULT_CACHE_KIB	16384	/* saslauthd: about 1 MiB */
+#define DEFAULT_CACHE_TTL	28800	/* as saslauthd's -t */
+#define DEFAULT_CACHE_NEG_TTL	60
+#define DEFAULT_CACHE_STALE	3600
 #define MAX_LISTEN		16
 
 static const struct am_option core_options[] = {
@@ -48,6 +54,12 @@ static const struct am_option core_options[] = {
 	{ "pid_file", AM_OPT_PATH, 0, 0 },
 	{ "log_facility", AM_OPT_STRING, 0, 0 },
 	{ "module_dir", AM_OPT_PATH, 0, 0 },
+	{ "control_socket", AM_OPT_PATH, 0, 0 },
+	{ "cache", AM_OPT_BOOL, 0, 0 },
+	{ "cache_size", AM_OPT_INT, 64, 16777216 },
+	{ "cache_ttl", AM_OPT_INT, 1, 31536000 },
+	{ "cache_negative_ttl", AM_OPT_INT, 0, 86400 },
+	{ "cache_stale", AM_OPT_INT, 0, 31536000 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -66,6 +78,10 @@ struct settings {
 	const char *pid_file;
 	int facility;
 	const char *module_dir;
+	const char *control_socket;	/* NULL: run_dir/authmuxd.ctl */
+	bool cache;
+	size_t cache_kib;
+	unsigned int cache_ttl, cache_neg_ttl, cache_stale;
 };
 
 /* Command-line values, kept to apply again on reload. */
@@ -82,6 +98,8 @@ static bool shutting_down;
 static struct loop_timer shutdown_timer;
 static uint64_t shutdown_started;
 static struct listen_sock socks[MAX_LISTEN];
+static struct listen_sock ctl_sock = { .fd = -1 };
+static char ctl_path[4096];
 static unsigned int nsocks;
 static struct settings cur;
 static char pid_path[4096];
@@ -116,7 +134,8 @@ usage(FILE *fp)
 	    "  -d         foreground, log to stderr, debug\n"
 	    "  -f         foreground, log to stderr\n"
 	    "  -V         verbose (debug) logging\n"
-	    "  -c -s -t   credential cache (accepted; see authmuxd(8))\n"
+	    "  -c         credential cache on;  -s KIB  its size;  -t SECS  "
+	    "its lifetime\n"
 	    "  -l         accepted and ignored (no accept lock needed)\n"
 	    "  -v         version and backends;  -h  this help\n"
 	    "  --check-config  check the configuration and exit\n"
@@ -158,6 +177,13 @@ settings_load(struct am_conf *conf, struct settings *s)
 	s->realm_join = am_conf_bool(conf, "realm_join", false);
 	s->module_dir = am_conf_str(conf, "module_dir", MODULEDIR);
 	s->pid_file = am_conf_str(conf, "pid_file", NULL);
+	s->control_socket = am_conf_str(conf, "control_socket", NULL);
+	s->cache = am_conf_bool(conf, "cache", false);
+	s->cache_kib = am_conf_int(conf, "cache_size", DEFAULT_CACHE_KIB);
+	s->cache_ttl = am_conf_int(conf, "cache_ttl", DEFAULT_CACHE_TTL);
+	s->cache_neg_ttl = am_conf_int(conf, "cache_negative_ttl",
+	    DEFAULT_CACHE_NEG_TTL);
+	s->cache_stale = am_conf_int(conf, "cache_stale", DEFAULT_CACHE_STALE);
 
 	s->facility = log_facility(am_conf_str(conf, "log_facility", "auth"));
 	if (s->facility == -1)
@@ -256,6 +282,33 @@ on_signal(int sig)
 	loop_wakeup();
 }
 
+/* Start, stop, resize or retune the cache; old is NULL at startup. */
+static void
+apply_cache(const struct settings *s, const struct settings *old)
+{
+	if (!s->cache) {
+		if (cache_enabled())
+			log_info("cache: off, entries dropped");
+		cache_free();
+		return;
+	}
+	if (old != NULL && old->cache && old->cache_kib == s->cache_kib &&
+	    cache_enabled()) {
+		cache_set_lifetimes(s->cache_ttl, s->cache_neg_ttl,
+		    s->cache_stale);
+		return;
+	}
+	if (cache_init(s->cache_kib, s->cache_ttl, s->cache_neg_ttl,
+	    s->cache_stale) == -1) {
+		log_warnx("cache: cannot allocate %zu KiB; running without "
+		    "a cache", s->cache_kib);
+		return;
+	}
+	log_info("cache: on, %zu KiB, ttl %u s, negative ttl %u s, stale "
+	    "answers up to %u s", s->cache_kib, s->cache_ttl,
+	    s->cache_neg_ttl, s->cache_stale);
+}
+
 static bool
 same_sockets(const struct settings *s)
 {
@@ -304,6 +357,7 @@ reload(void)
 	conn_set_limits(s.read_timeout_ms, s.max_conns);
 	dispatch_set_realm_join(s.realm_join);
 	dispatch_set_backend_timeout(s.backend_timeout_ms);
+	apply_cache(&s, &cur);
 	dispatch_set_chain(ch);
 	if (running_chain != NULL)
 		chain_unref(running_chain);
@@ -322,6 +376,7 @@ close_sockets(void)
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
 	nsocks = 0;
+	listen_close(&ctl_sock);
 }
 
 static void
@@ -472,6 +527,18 @@ start_listening(const struct settings *s)
 		}
 		nsocks++;
 	}
+	/* root only: the mode keeps others out, SO_PEERCRED makes sure */
+	if (s->control_socket != NULL)
+		snprintf(ctl_path, sizeof(ctl_path), "%s", s->control_socket);
+	else
+		snprintf(ctl_path, sizeof(ctl_path), "%s/%s", s->run_dir,
+		    CONTROL_SOCKET_NAME);
+	if ((r = listen_open(ctl_path, &s->dir, 0600, &ctl_sock)) != 0)
+		return r;
+	if (loop_listen(ctl_sock.fd, &control_proto) == -1) {
+		log_warn("cannot watch %s", ctl_path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -501,7 +568,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	struct chain *ch;
 	int c, r, status = 1, status_fd = -1;
-	bool verbose = false, cache_asked = false;
+	bool verbose = false;
 
 	log_init("authmuxd", LOG_AUTH, true, false);
 	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:n:lrdfVvh", longopts,
@@ -514,9 +581,13 @@ main(int argc, char *argv[])
 			conf_path = optarg;
 			break;
 		case 'c':
+			cli_set("cache", "yes");
+			break;
 		case 's':
+			cli_set("cache_size", optarg);
+			break;
 		case 't':
-			cache_asked = true;
+			cli_set("cache_ttl", optarg);
 			break;
 		case 'm':
 			cli_set("run_dir", optarg);
@@ -574,9 +645,6 @@ main(int argc, char *argv[])
 
 	if ((ch = load_all(&cur)) == NULL)
 		return 1;
-	if (cache_asked)
-		log_warnx("-c/-s/-t: the credential cache is not in this "
-		    "version yet; every request goes to the backends");
 	if (check_only) {
 		r = chain_preinit(ch);
 		chain_unref(ch);
@@ -615,6 +683,7 @@ main(int argc, char *argv[])
 		goto fail;
 	dispatch_set_realm_join(cur.realm_join);
 	dispatch_set_backend_timeout(cur.backend_timeout_ms);
+	apply_cache(&cur, NULL);
 	dispatch_set_chain(ch);
 	running_chain = ch;
 	ch = NULL;
@@ -646,6 +715,7 @@ main(int argc, char *argv[])
 		chain_unref(running_chain);
 	if (pid_path[0] != '\0')
 		unlink(pid_path);
+	cache_free();
 	loop_free();
 	log_info("stopped");
 	return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "dispatch.h"
 #include "log.h"
 #include "saslauthd_proto.h"
@@ -27,6 +28,10 @@ struct sreq {
 	struct chain *chain;
 	enum am_result result;
 	struct am_verdict verdict;
+	const char *backend;		/* who answered, for the log */
+	double ms;			/* time the chain took */
+	struct cache_query q;		/* when the cache is on */
+	bool cached;			/* q is set */
 	struct sreq *next;
 	bool queued;
 };
@@ -85,7 +90,8 @@ ms_since(const struct timespec *t0)
 }
 
 static void
-log_attempt(const struct sreq *s, const char *backend, double ms)
+log_attempt(const struct sreq *s, const char *backend, double ms,
+    const char *note)
 {
 	const struct proto_request *r = &s->req;
 	char user[420], service[420], realm[420], addr[420], reason[600];
@@ -99,8 +105,8 @@ log_attempt(const struct sreq *s, const char *backend, double ms)
 		    am_escape(addr, sizeof(addr), r->addr, 100));
 	if (s->result == AM_OK) {
 		log_info("auth success: [user=%s] [service=%s] [realm=%s] "
-		    "[mech=%s]%s [time=%.1fms]", user, service, realm,
-		    backend, client, ms);
+		    "[mech=%s]%s%s [time=%.1fms]", user, service, realm,
+		    backend, note, client, ms);
 		return;
 	}
 	am_escape(reason, sizeof(reason), s->verdict.reason, 140);
@@ -122,7 +128,6 @@ verify(struct sreq *s)
 		.realm = s->req.realm,
 		.client_addr = s->req.addr,
 	};
-	const char *backend;
 	struct timespec t0;
 
 	if (realm_join && s->req.realm[0] != '\0') {
@@ -131,8 +136,12 @@ verify(struct sreq *s)
 		ar.login = joined;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	s->result = chain_verify(s->chain, &ar, &s->verdict, &backend);
-	log_attempt(s, backend, ms_since(&t0));
+	s->result = chain_verify(s->chain, &ar, &s->verdict, &s->backend);
+	s->ms = ms_since(&t0);
+	/* a TEMPFAIL may yet be answered from the cache: the loop thread
+	 * logs it then, once */
+	if (!(s->cached && s->result == AM_TEMPFAIL))
+		log_attempt(s, s->backend, s->ms, "");
 }
 
 static void *
@@ -264,6 +273,27 @@ delay_done(void *arg)
 	finish(arg);
 }
 
+/* Loop thread: learn from the chain's answer, or stand in for it. */
+static void
+cache_result(struct sreq *s)
+{
+	if (s->result != AM_TEMPFAIL) {
+		cache_store(&s->q, s->result);
+		return;
+	}
+	if (cache_stale_ok(&s->q)) {
+		char reason[600], note[700];
+
+		s->result = AM_OK;
+		am_escape(reason, sizeof(reason), s->verdict.reason, 140);
+		snprintf(note, sizeof(note), " [note=served-stale from the "
+		    "cache; backend: temporary failure: %s]", reason);
+		log_attempt(s, s->backend, s->ms, note);
+		return;
+	}
+	log_attempt(s, s->backend, s->ms, "");
+}
+
 void
 dispatch_complete(void)
 {
@@ -280,6 +310,8 @@ dispatch_complete(void)
 		chain_unref(s->chain);
 		s->chain = NULL;
 		loop_timer_cancel(&s->watchdog);
+		if (s->cached)
+			cache_result(s);
 		if (s->conn == NULL) {
 			/* answered by the watchdog long ago */
 			sreq_free(s);
@@ -294,10 +326,35 @@ dispatch_complete(void)
 	}
 }
 
+/* Answer from the cache on the loop thread.  Returns true when done. */
+static bool
+cache_answer(struct sreq *s)
+{
+	struct timespec t0;
+	enum cache_answer a;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cache_prepare(&s->q, current->names, s->req.login, s->req.realm,
+	    s->req.service, s->req.password, s->req.password_len);
+	s->cached = true;
+	if ((a = cache_lookup(&s->q)) == CACHE_MISS)
+		return false;
+	s->result = a == CACHE_HIT_OK ? AM_OK : AM_DENY;
+	if (a == CACHE_HIT_NO)
+		snprintf(s->verdict.reason, sizeof(s->verdict.reason),
+		    "cached failure (the same password was refused "
+		    "moments ago)");
+	log_attempt(s, "cache", ms_since(&t0), "");
+	finish(s);
+	return true;
+}
+
 static void
 submit(struct sreq *s)
 {
 	loop_timer_cancel(&s->timer);
+	if (current != NULL && cache_enabled() && cache_answer(s))
+		return;
 	conn_hold(s->conn);
 	if (current == NULL) {
 		s->result = AM_TEMPFAIL;
@@ -383,8 +440,10 @@ sasl_attach(struct conn *c)
 {
 	struct sreq *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx("connection %lu: out of memory", c->id);
 		return -1;
+	}
 	s->conn = c;
 	loop_timer_init(&s->timer, grace_done, s);
 	loop_timer_init(&s->watchdog, watchdog_fired, s);

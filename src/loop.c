@@ -583,8 +583,9 @@ listener_event(int fd, uint32_t events, void *arg)
 			conn_head = c;
 		conn_tail = c;
 		nconns++;
+		/* attach says why it refuses */
 		if (l->proto->attach != NULL && l->proto->attach(c) == -1) {
-			conn_close(c, "out of memory");
+			conn_close(c, NULL);
 			continue;
 		}
 		if (loop_add(&c->io, EPOLLIN) == -1) {

@@ -43,7 +43,8 @@ struct conn_proto {
 	int (*input)(struct conn *c);
 	/* The read deadline passed with an incomplete request. */
 	void (*timeout)(struct conn *c);
-	/* Optional: per-connection state; called on accept and on free. */
+	/* Optional: per-connection state; called on accept and on free.
+	 * attach may refuse the connection (-1); it logs why. */
 	int (*attach)(struct conn *c);
 	void (*detach)(struct conn *c);
 };

@@ -1,0 +1,381 @@
+/*
+ * cache.c -- a fixed array of entries, a chained hash table over it, and
+ * an LRU list for eviction.  Allocated once: a flood of distinct users
+ * only ever recycles the least recently used entry.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cache.h"
+
+#define NIL UINT32_MAX
+
+struct centry {
+	uint8_t key[CACHE_DIGEST];
+	uint8_t pw[CACHE_DIGEST];	/* positive entries */
+	uint8_t user[8];
+	uint32_t created;		/* cache clock, seconds */
+	uint32_t chain;			/* next in the bucket */
+	uint32_t prev, next;		/* LRU list; free list uses next */
+	uint8_t result;			/* enum am_result it remembers */
+};
+
+static struct centry *tab;
+static uint32_t *buckets;
+static uint32_t capacity, nbuckets, count;
+static uint32_t high;		/* slots [0, high) were handed out */
+static uint32_t lru_head = NIL, lru_tail = NIL, free_head = NIL;
+static unsigned int ttl, neg_ttl, stale_for;
+static uint8_t hkey[crypto_generichash_KEYBYTES];
+static struct cache_stats stats;
+static uint64_t clock_base, clock_skew;
+
+static uint32_t
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec - clock_base + clock_skew);
+}
+
+void
+cache_test_advance(unsigned int seconds)
+{
+	clock_skew += seconds;
+}
+
+bool
+cache_enabled(void)
+{
+	return tab != NULL;
+}
+
+void
+cache_free(void)
+{
+	if (tab != NULL) {
+		sodium_memzero(tab, (size_t)capacity * sizeof(*tab));
+		free(tab);
+	}
+	free(buckets);
+	tab = NULL;
+	buckets = NULL;
+	capacity = nbuckets = count = 0;
+	sodium_memzero(hkey, sizeof(hkey));
+}
+
+void
+cache_set_lifetimes(unsigned int t, unsigned int nt, unsigned int st)
+{
+	ttl = t;
+	neg_ttl = nt;
+	stale_for = st;
+}
+
+int
+cache_init(size_t size_kib, unsigned int t, unsigned int nt, unsigned int st)
+{
+	struct timespec ts;
+	uint32_t i;
+	size_t n = size_kib * 1024 / (sizeof(struct centry) + sizeof(uint32_t));
+
+	cache_free();
+	if (sodium_init() < 0)
+		return -1;
+	if (n < 16)
+		n = 16;
+	if (n > UINT32_MAX / 4)
+		n = UINT32_MAX / 4;
+	capacity = n;
+	for (nbuckets = 16; nbuckets < capacity; nbuckets *= 2)
+		;
+	/* calloc: pages are only touched as entries are used */
+	tab = calloc(capacity, sizeof(*tab));
+	buckets = malloc((size_t)nbuckets * sizeof(*buckets));
+	if (tab == NULL || buckets == NULL) {
+		cache_free();
+		return -1;
+	}
+	for (i = 0; i < nbuckets; i++)
+		buckets[i] = NIL;
+	/* the free list is threaded lazily: entries never used are not
+	 * touched, so RSS follows what is cached */
+	free_head = NIL;
+	lru_head = lru_tail = NIL;
+	high = count = 0;
+	randombytes_buf(hkey, sizeof(hkey));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_base = ts.tv_sec;
+	clock_skew = 1;
+	memset(&stats, 0, sizeof(stats));
+	cache_set_lifetimes(t, nt, st);
+	return 0;
+}
+
+/* --- digests ------------------------------------------------------ */
+
+static void
+mac(uint8_t *out, size_t outlen, uint8_t domain, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, hkey, sizeof(hkey), outlen);
+	crypto_generichash_update(&st, &domain, 1);
+	crypto_generichash_update(&st, a, alen);
+	if (b != NULL)
+		crypto_generichash_update(&st, b, blen);
+	crypto_generichash_final(&st, out, outlen);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void
+cache_prepare(struct cache_query *q, const char *chain, const char *login,
+    const char *realm, const char *service, const char *password,
+    size_t pwlen)
+{
+	crypto_generichash_state st;
+	uint8_t d = 1;
+
+	/* NUL separators: the fields never contain NUL */
+	crypto_generichash_init(&st, hkey, sizeof(hkey), CACHE_DIGEST);
+	crypto_generichash_update(&st, &d, 1);
+	crypto_generichash_update(&st, (const uint8_t *)chain,
+	    strlen(chain) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)login,
+	    strlen(login) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)realm,
+	    strlen(realm) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)service,
+	    strlen(service) + 1);
+	crypto_generichash_final(&st, q->key, CACHE_DIGEST);
+	mac(q->pw, CACHE_DIGEST, 2, password, pwlen, NULL, 0);
+	mac(q->negkey, CACHE_DIGEST, 3, q->key, CACHE_DIGEST, q->pw,
+	    CACHE_DIGEST);
+	mac(q->user, sizeof(q->user), 4, login, strlen(login), NULL, 0);
+}
+
+/* --- table ---------------------------------------------------------- */
+
+static uint32_t
+bucket_of(const uint8_t *key)
+{
+	uint32_t h;
+
+	/* the key is already a keyed hash: its bytes are uniform */
+	memcpy(&h, key, sizeof(h));
+	return h & (nbuckets - 1);
+}
+
+static uint32_t
+find(const uint8_t *key)
+{
+	uint32_t i;
+
+	for (i = buckets[bucket_of(key)]; i != NIL; i = tab[i].chain)
+		if (memcmp(tab[i].key, key, CACHE_DIGEST) == 0)
+			return i;
+	return NIL;
+}
+
+static void
+lru_unlink(uint32_t i)
+{
+	struct centry *e = &tab[i];
+
+	if (e->prev != NIL)
+		tab[e->prev].next = e->next;
+	else
+		lru_head = e->next;
+	if (e->next != NIL)
+		tab[e->next].prev = e->prev;
+	else
+		lru_tail = e->prev;
+}
+
+static void
+lru_push_front(uint32_t i)
+{
+	tab[i].prev = NIL;
+	tab[i].next = lru_head;
+	if (lru_head != NIL)
+		tab[lru_head].prev = i;
+	lru_head = i;
+	if (lru_tail == NIL)
+		lru_tail = i;
+}
+
+static void
+touch(uint32_t i)
+{
+	if (lru_head == i)
+		return;
+	lru_unlink(i);
+	lru_push_front(i);
+}
+
+static void
+remove_entry(uint32_t i)
+{
+	uint32_t *p = &buckets[bucket_of(tab[i].key)];
+
+	while (*p != i)
+		p = &tab[*p].chain;
+	*p = tab[i].chain;
+	lru_unlink(i);
+	sodium_memzero(&tab[i], sizeof(tab[i]));
+	tab[i].next = free_head;
+	free_head = i;
+	count--;
+}
+
+/* A slot for a new entry: a free one, a never-used one, or the LRU. */
+static uint32_t
+take_slot(void)
+{
+	uint32_t i;
+
+	if (free_head != NIL) {
+		i = free_head;
+		free_head = tab[i].next;
+		return i;
+	}
+	if (high < capacity)
+		return high++;
+	i = lru_tail;
+	remove_entry(i);
+	stats.evictions++;
+	free_head = tab[i].next;
+	return i;
+}
+
+static void
+insert(const uint8_t *key, const struct cache_query *q, bool negative)
+{
+	uint32_t i = take_slot(), b;
+	struct centry *e = &tab[i];
+
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, CACHE_DIGEST);
+	memcpy(e->user, q->user, sizeof(e->user));
+	if (!negative)
+		memcpy(e->pw, q->pw, CACHE_DIGEST);
+	e->result = negative ? AM_DENY : AM_OK;
+	e->created = now();
+	b = bucket_of(key);
+	e->chain = buckets[b];
+	buckets[b] = i;
+	lru_push_front(i);
+	count++;
+}
+
+enum cache_answer
+cache_lookup(const struct cache_query *q)
+{
+	uint32_t i, t = now();
+
+	if (tab == NULL)
+		return CACHE_MISS;
+	i = find(q->key);
+	if (i != NIL) {
+		struct centry *e = &tab[i];
+
+		if (t - e->created < ttl &&
+		    sodium_memcmp(e->pw, q->pw, CACHE_DIGEST) == 0) {
+			touch(i);
+			stats.hits++;
+			return CACHE_HIT_OK;
+		}
+		/* kept past ttl only to answer during an outage */
+		if (t - e->created >= ttl + stale_for)
+			remove_entry(i);
+	}
+	i = find(q->negkey);
+	if (i != NIL) {
+		if (t - tab[i].created < neg_ttl) {
+			touch(i);
+			stats.neg_hits++;
+			return CACHE_HIT_NO;
+		}
+		remove_entry(i);
+	}
+	stats.misses++;
+	return CACHE_MISS;
+}
+
+void
+cache_store(const struct cache_query *q, enum am_result r)
+{
+	uint32_t i;
+
+	if (tab == NULL)
+		return;
+	switch (r) {
+	case AM_OK:
+		if ((i = find(q->key)) != NIL)
+			remove_entry(i);
+		/* the password is right now, whatever was cached */
+		if ((i = find(q->negkey)) != NIL)
+			remove_entry(i);
+		insert(q->key, q, false);
+		break;
+	case AM_DENY:
+	case AM_NOUSER:
+		if (neg_ttl == 0)
+			break;
+		if ((i = find(q->negkey)) != NIL)
+			remove_entry(i);
+		insert(q->negkey, q, true);
+		break;
+	case AM_TEMPFAIL:
+		break;
+	}
+}
+
+bool
+cache_stale_ok(const struct cache_query *q)
+{
+	uint32_t i, t = now();
+
+	if (tab == NULL || (i = find(q->key)) == NIL)
+		return false;
+	if (t - tab[i].created >= ttl + stale_for ||
+	    sodium_memcmp(tab[i].pw, q->pw, CACHE_DIGEST) != 0)
+		return false;
+	stats.stale++;
+	return true;
+}
+
+size_t
+cache_flush(const char *login)
+{
+	uint8_t user[8];
+	uint32_t i, next;
+	size_t n = 0;
+
+	if (tab == NULL)
+		return 0;
+	if (login != NULL)
+		mac(user, sizeof(user), 4, login, strlen(login), NULL, 0);
+	for (i = lru_head; i != NIL; i = next) {
+		next = tab[i].next;
+		if (login == NULL ||
+		    memcmp(tab[i].user, user, sizeof(user)) == 0) {
+			remove_entry(i);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+cache_get_stats(struct cache_stats *st)
+{
+	*st = stats;
+	st->entries = count;
+	st->capacity = capacity;
+}
