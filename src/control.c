@@ -90,7 +90,7 @@ ctl_input(struct conn *c)
 		    "commands: cache stats | cache flush [user]\n");
 	}
 	conn_hold(c);
-	conn_send(c, text, len, true);
+	conn_send(c, text, len, CONN_CLOSE);
 	return 1;
 }
 

@@ -217,19 +217,19 @@ dispatch_stop(void)
 /* --- loop side ----------------------------------------------------- */
 
 static void
-send_text(struct conn *c, const char *text)
+send_text(struct conn *c, const char *text, enum conn_after after)
 {
 	uint8_t buf[PROTO_REPLY_MAX];
 	size_t n = proto_encode_reply(buf, sizeof(buf), text);
 
-	conn_send(c, buf, n, true);
+	conn_send(c, buf, n, after);
 }
 
 static void
 reply(struct sreq *s, const char *text)
 {
 	explicit_bzero(s->req.password, sizeof(s->req.password));
-	send_text(s->conn, text);
+	send_text(s->conn, text, CONN_CLOSE);
 }
 
 static void
@@ -258,7 +258,7 @@ watchdog_fired(void *arg)
 	loop_timer_cancel(&s->timer);
 	s->conn = NULL;
 	c->data = NULL;
-	send_text(c, "NO");
+	send_text(c, "NO", CONN_CLOSE);
 }
 
 static void
@@ -399,7 +399,8 @@ bad_request(struct conn *c, const struct proto_request *r)
 		    (long)cred.pid, (long)cred.uid);
 	log_info("connection %lu: bad request%s: %s: %s; answered NO", c->id,
 	    who, proto_field_name(r->err_field), proto_strerror(r->err));
-	send_text(c, proto_error_reply(r->err));
+	/* the client may still be sending the rest of a bad frame */
+	send_text(c, proto_error_reply(r->err), CONN_DRAIN);
 }
 
 static int

@@ -42,6 +42,11 @@ static struct loop_timer accept_pause;
 static bool accepting = true;
 
 static struct conn *conn_head, *conn_tail;
+/* Freed during an epoll batch whose later events may still point at
+ * them: released after the batch. */
+static struct conn *graveyard;
+
+static void bury(void);
 static unsigned int nconns;
 static unsigned int read_timeout_ms = 5000;
 static unsigned int max_conns = 4096;
@@ -283,7 +288,9 @@ loop_run(void)
 
 			io->cb(io->fd, ev[i].events, io->arg);
 		}
+		bury();
 	}
+	bury();
 }
 
 /* --- connections ---------------------------------------------------- */
@@ -304,7 +311,7 @@ conn_count(void)
 static void
 conn_free(struct conn *c)
 {
-	loop_del(&c->io);
+	/* close(2) takes the fd out of the epoll set: no epoll_ctl */
 	loop_timer_cancel(&c->deadline);
 	if (c->proto->detach != NULL)
 		c->proto->detach(c);
@@ -320,8 +327,22 @@ conn_free(struct conn *c)
 	/* a request may still sit in the input buffer */
 	explicit_bzero(c->in, c->insize);
 	free(c->in);
-	free(c);
+	c->in = NULL;
+	c->state = CONN_DEAD;
+	c->next = graveyard;
+	graveyard = c;
 	nconns--;
+}
+
+static void
+bury(void)
+{
+	struct conn *c;
+
+	while ((c = graveyard) != NULL) {
+		graveyard = c->next;
+		free(c);
+	}
 }
 
 void
@@ -354,6 +375,7 @@ conn_deadline(void *arg)
 	case CONN_DRAINING:
 		break;
 	case CONN_BUSY:
+	case CONN_DEAD:
 		/* conn_hold() cancels the deadline; never cut a request
 		 * that a backend is working on */
 		return;
@@ -420,13 +442,20 @@ conn_flush(struct conn *c)
 		c->outoff += n;
 	}
 	c->outlen = c->outoff = 0;
-	if (!c->finish_after_write) {
+	switch (c->after) {
+	case CONN_KEEP:
 		conn_resume(c);
 		return;
+	case CONN_CLOSE:
+		/* the reply is in the client's queue already; with nothing
+		 * unread on our side the client reads it and then EOF */
+		conn_free(c);
+		return;
+	case CONN_DRAIN:
+		break;
 	}
-	/* saslauthd's close sequence: shut our side, let the client read
-	 * the reply and close; a client that never does is cut off by the
-	 * deadline. */
+	/* shut our side, let the client read the reply and close; a
+	 * client that never does is cut off by the deadline */
 	shutdown(c->io.fd, SHUT_WR);
 	c->state = CONN_DRAINING;
 	loop_mod(&c->io, EPOLLIN | EPOLLRDHUP);
@@ -463,18 +492,20 @@ conn_event(int fd, uint32_t events, void *arg)
 		conn_drain(c);
 		break;
 	case CONN_BUSY:
+	case CONN_DEAD:
 		break;
 	}
 }
 
 void
-conn_send(struct conn *c, const void *buf, size_t len, bool finish)
+conn_send(struct conn *c, const void *buf, size_t len,
+    enum conn_after after)
 {
 	if (len > sizeof(c->out) - c->outlen)
 		fatalx("conn_send: reply of %zu bytes too large", len);
 	memcpy(c->out + c->outlen, buf, len);
 	c->outlen += len;
-	c->finish_after_write = finish;
+	c->after = after;
 	c->state = CONN_WRITING;
 	loop_timer_set(&c->deadline, read_timeout_ms);
 	conn_flush(c);

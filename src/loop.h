@@ -49,11 +49,21 @@ struct conn_proto {
 	void (*detach)(struct conn *c);
 };
 
+/* What follows a reply. */
+enum conn_after {
+	CONN_KEEP,		/* read the next request (persistent protocols) */
+	CONN_CLOSE,		/* close at once, as saslauthd 2.1.28 does */
+	CONN_DRAIN,		/* shut the write side, read until EOF, close:
+				 * a client still sending gets the reply, not a
+				 * reset */
+};
+
 enum conn_state {
 	CONN_READING,		/* waiting for request bytes */
 	CONN_BUSY,		/* the protocol holds it (backend running) */
 	CONN_WRITING,		/* reply queued */
 	CONN_DRAINING,		/* reply sent, write side shut, awaiting EOF */
+	CONN_DEAD,		/* closed; freed after the current batch */
 };
 
 struct conn {
@@ -66,7 +76,7 @@ struct conn {
 	unsigned int nreads;	/* reads that brought bytes */
 	uint8_t out[1100];
 	size_t outlen, outoff;
-	bool finish_after_write;
+	enum conn_after after;
 	struct loop_timer deadline;
 	uint64_t accepted;	/* loop_now_ms() at accept */
 	struct conn *prev, *next;
@@ -111,9 +121,9 @@ unsigned int conn_count(void);
 /* Stop reading and cancel the deadline while the protocol works on a
  * request; conn_send() or conn_close() ends it. */
 void conn_hold(struct conn *c);
-/* Queue bytes for the peer; with finish, shut the write side once they
- * are out, wait for EOF and close (the saslauthd close sequence). */
-void conn_send(struct conn *c, const void *buf, size_t len, bool finish);
+/* Queue bytes for the peer; once they are out, do what after says. */
+void conn_send(struct conn *c, const void *buf, size_t len,
+    enum conn_after after);
 /* c may be freed on return (the peer went away). */
 /* Close at once and free; why (may be NULL) is logged. */
 void conn_close(struct conn *c, const char *why);
