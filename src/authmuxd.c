@@ -703,7 +703,9 @@ main(int argc, char *argv[])
 	report_start(status_fd, 0);
 	log_also_stderr(false);
 
+	log_batch(true);
 	loop_run();
+	log_batch(false);
 
 	close_sockets();
 	if (dispatch_in_flight() == 0)

@@ -4,6 +4,8 @@
  */
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,23 @@
 
 static bool log_stderr = true;
 static bool log_both;		/* syslog and stderr, during daemon startup */
+static int log_fac = LOG_AUTH;
+
+/*
+ * The loop thread batches its lines and writes them once per loop
+ * iteration: one write(2) for stderr, one sendmmsg(2) to /dev/log for
+ * syslog, instead of a system call per line on the hot path.
+ */
+#define BATCH_LINES	64
+#define BATCH_BYTES	(BATCH_LINES * 320)
+static __thread bool batching;
+static __thread char *bbuf;		/* BATCH_BYTES */
+static __thread size_t blen;
+static __thread struct iovec biov[BATCH_LINES];
+static __thread unsigned int bn;
+static int dev_log = -1;
+
+static void batch_add(int prio, const char *line);
 static bool log_debugging;
 static const char *log_ident = "authmuxd";
 
@@ -44,6 +63,7 @@ log_init(const char *ident, int facility, bool to_stderr, bool debug)
 	log_ident = ident;
 	log_stderr = to_stderr;
 	log_debugging = debug;
+	log_fac = facility;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
@@ -90,6 +110,11 @@ vlog(int prio, const char *fmt, va_list ap)
 	if (prio == LOG_DEBUG && !log_debugging)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (batching && !log_both) {
+		batch_add(prio, line);
+		errno = saved;
+		return;
+	}
 	if (!log_stderr)
 		syslog(prio, "%s", line);
 	if (log_stderr || log_both) {
@@ -104,6 +129,109 @@ vlog(int prio, const char *fmt, va_list ap)
 		}
 	}
 	errno = saved;
+}
+
+static int
+dev_log_open(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX,
+	    .sun_path = "/dev/log" };
+
+	if (dev_log != -1)
+		return 0;
+	dev_log = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (dev_log == -1)
+		return -1;
+	if (connect(dev_log, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(dev_log);
+		dev_log = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+batch_add(int prio, const char *line)
+{
+	size_t room, n;
+	char stamp[32];
+	time_t now;
+	struct tm tm;
+
+	if (bbuf == NULL && (bbuf = malloc(BATCH_BYTES)) == NULL) {
+		batching = false;
+		log_msg(prio, "%s", line);
+		return;
+	}
+	if (bn == BATCH_LINES || blen + 2200 > BATCH_BYTES)
+		log_flush();
+	room = BATCH_BYTES - blen;
+	if (log_stderr)
+		n = snprintf(bbuf + blen, room, "%s: %s\n", log_ident, line);
+	else {
+		/* RFC 3164, as syslog(3) writes it */
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		n = snprintf(bbuf + blen, room, "<%d>%s %s[%ld]: %s",
+		    log_fac | prio, stamp, log_ident, (long)getpid(), line);
+	}
+	if (n >= room)
+		n = room - 1;
+	biov[bn].iov_base = bbuf + blen;
+	biov[bn].iov_len = n;
+	bn++;
+	blen += n;
+}
+
+void
+log_batch(bool on)
+{
+	if (!on)
+		log_flush();
+	batching = on;
+}
+
+void
+log_flush(void)
+{
+	struct mmsghdr msgs[BATCH_LINES];
+	unsigned int i, sent = 0;
+	int r;
+
+	if (bn == 0)
+		return;
+	if (log_stderr || log_both) {
+		if (write(STDERR_FILENO, bbuf, blen) < 0) {
+			/* nowhere left to report it */
+		}
+	}
+	if (!log_stderr) {
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < bn; i++) {
+			msgs[i].msg_hdr.msg_iov = &biov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		while (sent < bn && dev_log_open() == 0) {
+			r = sendmmsg(dev_log, msgs + sent, bn - sent,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (r <= 0 && errno == EAGAIN)
+				break;	/* syslogd is behind: drop, as it would */
+			if (r <= 0) {
+				/* syslogd restarted or is gone: try once
+				 * more on a new socket, else drop */
+				close(dev_log);
+				dev_log = -1;
+				if (dev_log_open() == -1 || sendmmsg(dev_log,
+				    msgs + sent, bn - sent,
+				    MSG_DONTWAIT | MSG_NOSIGNAL) <= 0)
+					break;
+			} else
+				sent += r;
+		}
+	}
+	bn = 0;
+	blen = 0;
 }
 
 void
@@ -183,6 +311,7 @@ fatal(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_batch(false);
 	va_start(ap, fmt);
 	vwarn(LOG_CRIT, fmt, ap);
 	va_end(ap);
@@ -194,6 +323,7 @@ fatalx(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_batch(false);
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);

@@ -13,6 +13,10 @@
 /* to_stderr: log to stderr instead of syslog.  debug: also LOG_DEBUG. */
 void log_init(const char *ident, int facility, bool to_stderr, bool debug);
 void log_set_debug(bool debug);
+/* Batch this thread's lines until log_flush() (the loop thread, once per
+ * iteration); off flushes. */
+void log_batch(bool on);
+void log_flush(void);
 /* While on, syslog lines are copied to stderr (daemon startup). */
 void log_also_stderr(bool on);
 bool log_debug_enabled(void);

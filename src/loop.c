@@ -275,6 +275,7 @@ loop_run(void)
 	running = true;
 	while (running) {
 		timeout = timers_run();
+		log_flush();
 		if (!running)
 			break;
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
@@ -289,8 +290,10 @@ loop_run(void)
 			io->cb(io->fd, ev[i].events, io->arg);
 		}
 		bury();
+		log_flush();
 	}
 	bury();
+	log_flush();
 }
 
 /* --- connections ---------------------------------------------------- */
