@@ -3,7 +3,7 @@
 # integration tests talk to (testsaslauthd from sasl2-bin, libsasl2) and
 # the tools that made the hash vectors.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
- libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev"
+ libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules valgrind"
 
 # install_missing PKG...: apt-get the packages that are not installed.

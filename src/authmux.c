@@ -366,9 +366,11 @@ control(const char *path, int argc, char *argv[])
 			close(s);
 		return EXIT_USAGE;
 	}
-	if (write(s, line, strlen(line)) != (ssize_t)strlen(line)) {
-		fprintf(stderr, "%s: %s: write: %s\n", progname, path,
-		    strerror(errno));
+	/* a refusing daemon may close first: an error, not a SIGPIPE */
+	if (send(s, line, strlen(line), MSG_NOSIGNAL) !=
+	    (ssize_t)strlen(line)) {
+		fprintf(stderr, "%s: %s: %s (only root may use the control "
+		    "socket)\n", progname, path, strerror(errno));
 		goto out;
 	}
 	pfd.fd = s;

@@ -153,6 +153,7 @@ cache_prepare(struct cache_query *q, const char *chain, const char *login,
 	crypto_generichash_update(&st, (const uint8_t *)service,
 	    strlen(service) + 1);
 	crypto_generichash_final(&st, q->key, CACHE_DIGEST);
+	sodium_memzero(&st, sizeof(st));
 	mac(q->pw, CACHE_DIGEST, 2, password, pwlen, NULL, 0);
 	mac(q->negkey, CACHE_DIGEST, 3, q->key, CACHE_DIGEST, q->pw,
 	    CACHE_DIGEST);
@@ -325,6 +326,11 @@ cache_store(const struct cache_query *q, enum am_result r)
 		break;
 	case AM_DENY:
 	case AM_NOUSER:
+		/* the backends refuse this password now: an old positive
+		 * entry for it must not answer again, not even stale */
+		if ((i = find(q->key)) != NIL &&
+		    sodium_memcmp(tab[i].pw, q->pw, CACHE_DIGEST) == 0)
+			remove_entry(i);
 		if (neg_ttl == 0)
 			break;
 		if ((i = find(q->negkey)) != NIL)

@@ -281,7 +281,8 @@ cache_result(struct sreq *s)
 		cache_store(&s->q, s->result);
 		return;
 	}
-	if (cache_stale_ok(&s->q)) {
+	/* only for a client still waiting (not answered by the watchdog) */
+	if (s->conn != NULL && cache_stale_ok(&s->q)) {
 		char reason[600], note[700];
 
 		s->result = AM_OK;

@@ -45,8 +45,8 @@ check "a good login during the delays is prompt (${okms} ms < 200)" [ "$okms" -l
 # a hung backend: the client gets NO after backend_timeout, not never
 t0=$(date +%s%N); out=$(A -u known-x -p hang); rc=$?; t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-check "hung backend: NO after the timeout ($out, exit $rc)" [ "$out" = "$NO" ] && [ $rc = 255 ]
-check "hung backend: answered in about 1 s (${ms} ms)" [ "$ms" -ge 900 ] && [ "$ms" -lt 2000 ]
+check "hung backend: NO after the timeout ($out, exit $rc)" both [ "$out" = "$NO" ] -- [ $rc = 255 ]
+check "hung backend: answered in about 1 s (${ms} ms)" both [ "$ms" -ge 900 ] -- [ "$ms" -lt 2000 ]
 log_has "hung backend logged" "backend testmod,file did not answer within 1 s"
 expect_out "the other worker still serves meanwhile" 0 "$OK" A -u alice -p alice-pw
 sleep 2

@@ -56,6 +56,15 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# both TEST1... -- TEST2...: both commands succeed (for check, which
+# runs one command: "check DESC [ a ] && [ b ]" would test only [ a ]).
+both() {
+	a=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	"${a[@]}" && "$@"
+}
+
 # expect_out DESCRIPTION EXPECTED_STATUS EXPECTED_STDOUT COMMAND...
 expect_out() {
 	desc=$1 want_rc=$2 want_out=$3; shift 3

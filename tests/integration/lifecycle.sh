@@ -111,5 +111,5 @@ start_daemon || fail "start with two sockets"
 expect_out "main socket answers" 0 "$OK" "$AUTHMUX" -f "$SOCK" -u alice -p alice-pw
 expect_out "chroot socket answers" 0 "$OK" "$AUTHMUX" -f "$T/chroot/var/run/saslauthd/mux" -u alice -p alice-pw
 stop_daemon
-check "both sockets removed at exit" [ ! -e "$SOCK" ] && [ ! -e "$T/chroot/var/run/saslauthd/mux" ]
+check "both sockets removed at exit" both [ ! -e "$SOCK" ] -- [ ! -e "$T/chroot/var/run/saslauthd/mux" ]
 done_testing

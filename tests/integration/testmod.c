@@ -7,17 +7,25 @@
  *   "ok" OK, "deny" DENY, "tempfail" TEMPFAIL, "delay" DENY with a 400 ms
  *   failure delay, "hang" sleeps testmod_hang_ms (default 3000) then OK.
  * Any other user: AM_NOUSER, so the chain asks the next backend.
+ *
+ * testmod_down_file: PATH -- while that file exists, every request is
+ * AM_TEMPFAIL ("test server down"), whoever asks: a backend outage.
+ * Each verify logs "testmod: call N" (N counts per instance), so tests
+ * can tell whether a request reached the backends at all.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "module.h"
 
 static const struct am_option options[] = {
 	{ "testmod_hang_ms", AM_OPT_INT, 0, 60000 },
+	{ "testmod_down_file", AM_OPT_PATH, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -25,18 +33,29 @@ static const struct am_option options[] = {
  * side in the same loaded module. */
 struct tm_state {
 	long hang_ms;
+	char *down_file;		/* NULL: never down */
+	atomic_ulong calls;
 };
 
 static int
 tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 {
 	struct tm_state *st = malloc(sizeof(*st));
+	const char *down;
 
 	if (st == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
 	st->hang_ms = am_conf_int(conf, "testmod_hang_ms", 3000);
+	st->down_file = NULL;
+	atomic_init(&st->calls, 0);
+	if ((down = am_conf_str(conf, "testmod_down_file", NULL)) != NULL &&
+	    (st->down_file = strdup(down)) == NULL) {
+		free(st);
+		*error_r = "out of memory";
+		return -1;
+	}
 	*state = st;
 	return 0;
 }
@@ -44,9 +63,15 @@ tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 static enum am_result
 tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
 {
-	const struct tm_state *st = state;
+	struct tm_state *st = state;
 	const char *p = req->password;
 
+	am_log(LOG_INFO, "testmod: call %lu",
+	    atomic_fetch_add(&st->calls, 1) + 1);
+	if (st->down_file != NULL && access(st->down_file, F_OK) == 0) {
+		snprintf(v->reason, sizeof(v->reason), "test server down");
+		return AM_TEMPFAIL;
+	}
 	if (strncmp(req->login, "known-", 6) != 0) {
 		snprintf(v->reason, sizeof(v->reason), "unknown user");
 		return AM_NOUSER;
@@ -80,6 +105,7 @@ tm_deinit(void *state)
 	struct tm_state *st = state;
 
 	am_log(LOG_INFO, "testmod: deinit (hang_ms %ld)", st->hang_ms);
+	free(st->down_file);
 	free(st);
 }
 

@@ -22,7 +22,7 @@ for args in "-u alice -p alice-pw" "-u alice -p nope" "-u bob -r example.com -p 
 	a=$("$TSA" -f "$SOCK" $args 2>&1); ra=$?
 	# shellcheck disable=SC2086
 	b=$("$AUTHMUX" -f "$SOCK" $args 2>&1); rb=$?
-	check "authmux = testsaslauthd for: $args" [ "$a" = "$b" ] && [ $ra = $rb ]
+	check "authmux = testsaslauthd for: $args" both [ "$a" = "$b" ] -- [ $ra = $rb ]
 done
 a=$("$TSA" -p x 2>&1 >/dev/null); ra=$?
 b=$("$AUTHMUX" -p x 2>&1 >/dev/null); rb=$?
