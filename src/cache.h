@@ -1,9 +1,9 @@
 /*
  * cache.h -- the credential cache: in memory only, bounded, keyed hashes.
  *
- * Nothing in it is a password or an unkeyed digest of one: every key and
- * value is BLAKE2b keyed with a random key made at start and never
- * written anywhere.  It is used from the loop thread only, so it takes
+ * Nothing in it is a password or an unkeyed digest of one: a password is
+ * kept as keyed BLAKE2b, lookup keys as keyed SipHash-128, both with
+ * random keys made at start and never written anywhere.  It is used from the loop thread only, so it takes
  * no locks; a hit is answered without a worker.
  *
  * Positive entries (a password that was right) live `ttl` seconds; after

@@ -96,6 +96,8 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
 	const struct proto_request *r = &s->req;
 	char user[420], service[420], realm[420], addr[420], reason[600];
 	char client[460] = "";
+	/* integer formatting: this runs for every cache hit */
+	unsigned long tenths = (unsigned long)(ms * 10 + 0.5);
 
 	am_escape(user, sizeof(user), r->login, 100);
 	am_escape(service, sizeof(service), r->service, 100);
@@ -105,15 +107,15 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
 		    am_escape(addr, sizeof(addr), r->addr, 100));
 	if (s->result == AM_OK) {
 		log_info("auth success: [user=%s] [service=%s] [realm=%s] "
-		    "[mech=%s]%s%s [time=%.1fms]", user, service, realm,
-		    backend, note, client, ms);
+		    "[mech=%s]%s%s [time=%lu.%lums]", user, service, realm,
+		    backend, note, client, tenths / 10, tenths % 10);
 		return;
 	}
 	am_escape(reason, sizeof(reason), s->verdict.reason, 140);
 	log_info("auth failure: [user=%s] [service=%s] [realm=%s] [mech=%s] "
-	    "[reason=%s%s]%s [time=%.1fms]", user, service, realm, backend,
+	    "[reason=%s%s]%s [time=%lu.%lums]", user, service, realm, backend,
 	    s->result == AM_TEMPFAIL ? "temporary failure: " : "", reason,
-	    client, ms);
+	    client, tenths / 10, tenths % 10);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "loop.h"
 
 #define MAX_EVENTS 64
+#define ACCEPT_BURST 32
 
 struct listener {
 	struct loop_io io;
@@ -576,9 +577,11 @@ listener_event(int fd, uint32_t events, void *arg)
 {
 	struct listener *l = arg;
 	struct conn *c;
-	int s;
+	int s, n;
 
-	for (;;) {
+	/* a bounded burst, so connections waiting in epoll get their turn;
+	 * the listener is level-triggered and fires again */
+	for (n = 0; n < ACCEPT_BURST; n++) {
 		if (nconns >= max_conns && !conn_evict()) {
 			accept_backoff("every connection is busy");
 			return;
@@ -622,12 +625,15 @@ listener_event(int fd, uint32_t events, void *arg)
 			conn_close(c, NULL);
 			continue;
 		}
-		if (loop_add(&c->io, EPOLLIN) == -1) {
-			conn_close(c, "epoll_ctl failed");
-			continue;
-		}
 		loop_timer_set(&c->deadline, read_timeout_ms);
 		log_debug("connection %lu: accepted (%u open)", c->id, nconns);
+		/* libsasl2 writes its request right after connect(), so it
+		 * is usually here already: read before asking epoll, and a
+		 * connection answered at once never enters the epoll set */
+		conn_read(c);
+		if (c->state == CONN_READING && !c->io.added &&
+		    loop_add(&c->io, EPOLLIN) == -1)
+			conn_close(c, "epoll_ctl failed");
 	}
 }
 
