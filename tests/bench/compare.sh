@@ -86,8 +86,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 start_am "$W/amc" -c -n 5
 start_sa "$W/sa" -c -n 5
 # warm both caches with every user
-load "$W/amc/mux" -n $((NUSERS * 20)) >/dev/null
-load "$W/sa/mux" -n $((NUSERS * 20)) >/dev/null
+"$B/loadgen" -q -f "$W/amc/mux" -c 4 -n $((NUSERS * 20)) -u "$W/users" >/dev/null
+"$B/loadgen" -q -f "$W/sa/mux" -c 4 -n $((NUSERS * 20)) -u "$W/users" >/dev/null
 for r in $(seq 1 "$ROUNDS"); do
 	load "$W/null.sock" >> "$W/c.null"
 	load "$W/amc/mux" >> "$W/c.am"
