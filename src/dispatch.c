@@ -46,6 +46,9 @@ static unsigned int nworkers;
 static unsigned int in_flight;		/* loop thread only */
 
 static struct chain *current;		/* loop thread only */
+#define SPARE_MAX 128
+static struct sreq *spare;		/* loop thread only; wiped */
+static unsigned int nspare;
 static bool realm_join;
 static unsigned int backend_timeout_ms = 30000;
 
@@ -202,6 +205,7 @@ dispatch_start(unsigned int n)
 void
 dispatch_stop(void)
 {
+	struct sreq *s;
 	unsigned int i;
 
 	pthread_mutex_lock(&q_mtx);
@@ -214,6 +218,11 @@ dispatch_stop(void)
 	workers = NULL;
 	nworkers = 0;
 	dispatch_set_chain(NULL);
+	while ((s = spare) != NULL) {
+		spare = s->next;
+		free(s);
+	}
+	nspare = 0;
 }
 
 /* --- loop side ----------------------------------------------------- */
@@ -230,7 +239,8 @@ send_text(struct conn *c, const char *text, enum conn_after after)
 static void
 reply(struct sreq *s, const char *text)
 {
-	explicit_bzero(s->req.password, sizeof(s->req.password));
+	/* decode copies exactly password_len bytes and a NUL */
+	explicit_bzero(s->req.password, s->req.password_len + 1);
 	send_text(s->conn, text, CONN_CLOSE);
 }
 
@@ -239,8 +249,20 @@ sreq_free(struct sreq *s)
 {
 	loop_timer_cancel(&s->timer);
 	loop_timer_cancel(&s->watchdog);
-	explicit_bzero(s, sizeof(*s));
-	free(s);
+	/* the secrets; the rest is rewritten by the next decode */
+	explicit_bzero(s->req.password, sizeof(s->req.password));
+	explicit_bzero(&s->q, sizeof(s->q));
+	s->cached = s->queued = false;
+	s->chain = NULL;
+	s->conn = NULL;
+	/* kept for the next connection: calloc and free per request show
+	 * on the cache-hit path */
+	if (nspare < SPARE_MAX) {
+		s->next = spare;
+		spare = s;
+		nspare++;
+	} else
+		free(s);
 }
 
 /*
@@ -444,7 +466,11 @@ sasl_attach(struct conn *c)
 {
 	struct sreq *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = spare) != NULL) {
+		spare = s->next;
+		s->next = NULL;
+		nspare--;
+	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("connection %lu: out of memory", c->id);
 		return -1;
 	}

@@ -166,8 +166,17 @@ batch_add(int prio, const char *line)
 	if (bn == BATCH_LINES || blen + 2200 > BATCH_BYTES)
 		log_flush();
 	room = BATCH_BYTES - blen;
-	if (log_stderr)
-		n = snprintf(bbuf + blen, room, "%s: %s\n", log_ident, line);
+	if (log_stderr) {
+		size_t il = strlen(log_ident), ll = strlen(line);
+
+		if (il + ll + 3 > room)
+			ll = room > il + 3 ? room - il - 3 : 0;
+		memcpy(bbuf + blen, log_ident, il);
+		memcpy(bbuf + blen + il, ": ", 2);
+		memcpy(bbuf + blen + il + 2, line, ll);
+		bbuf[blen + il + 2 + ll] = '\n';
+		n = il + ll + 3;
+	}
 	else {
 		/* RFC 3164, as syslog(3) writes it */
 		now = time(NULL);

@@ -71,16 +71,16 @@ struct conn {
 	const struct conn_proto *proto;
 	void *data;		/* the protocol's */
 	enum conn_state state;
-	uint8_t *in;
+	uint8_t *in;		/* insize bytes, just after this struct */
 	size_t inlen, insize;
 	unsigned int nreads;	/* reads that brought bytes */
-	uint8_t out[1100];
 	size_t outlen, outoff;
 	enum conn_after after;
 	struct loop_timer deadline;
 	uint64_t accepted;	/* loop_now_ms() at accept */
 	struct conn *prev, *next;
 	unsigned long id;	/* for log lines */
+	uint8_t out[1100];	/* last: not cleared when reused */
 };
 
 int loop_init(void);
