@@ -290,10 +290,17 @@ loop_run(void)
 	running = true;
 	while (running) {
 		timeout = timers_run();
-		log_flush();
 		if (!running)
 			break;
-		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
+		/* Log lines wait while there is work (a batch fills in well
+		 * under a millisecond under load) and go out before the loop
+		 * sleeps: one write per batch, not per iteration. */
+		n = epoll_wait(epfd, ev, MAX_EVENTS, 0);
+		if (n == 0) {
+			log_flush();
+			if (timeout != 0)
+				n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -305,7 +312,6 @@ loop_run(void)
 			io->cb(io->fd, ev[i].events, io->arg);
 		}
 		bury();
-		log_flush();
 	}
 	bury();
 	log_flush();
