@@ -244,6 +244,20 @@ log_flush(void)
 }
 
 void
+log_text(int prio, const char *line)
+{
+	int saved = errno;
+
+	if (prio == LOG_DEBUG && !log_debugging)
+		return;
+	if (batching && !log_both)
+		batch_add(prio, line);
+	else
+		log_msg(prio, "%s", line);
+	errno = saved;
+}
+
+void
 log_msg(int prio, const char *fmt, ...)
 {
 	va_list ap;

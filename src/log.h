@@ -23,6 +23,8 @@ bool log_debug_enabled(void);
 /* Facility number for a name ("auth", "mail", "local0"...), or -1. */
 int log_facility(const char *name);
 
+/* A line already made, without printf formatting. */
+void log_text(int prio, const char *line);
 void log_msg(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
