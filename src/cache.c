@@ -175,14 +175,34 @@ cache_prepare(struct cache_query *q, const char *chain, const char *login,
 
 	crypto_generichash(q->pw, CACHE_DIGEST, (const uint8_t *)password,
 	    pwlen, hkey, sizeof(hkey));
+	q->login = login;
+	q->have_negkey = q->have_user = false;
+}
 
-	buf[0] = 2;
-	memcpy(buf + 1, q->key, CACHE_DIGEST);
-	memcpy(buf + 1 + CACHE_DIGEST, q->pw, CACHE_DIGEST);
-	sip(q->negkey, CACHE_DIGEST, buf, 1 + 2 * CACHE_DIGEST);
+static const uint8_t *
+negkey(struct cache_query *q)
+{
+	uint8_t buf[1 + 2 * CACHE_DIGEST];
 
-	user_tag(q->user, login);
-	sodium_memzero(buf, 1 + 2 * CACHE_DIGEST);
+	if (!q->have_negkey) {
+		buf[0] = 2;
+		memcpy(buf + 1, q->key, CACHE_DIGEST);
+		memcpy(buf + 1 + CACHE_DIGEST, q->pw, CACHE_DIGEST);
+		sip(q->negkey, CACHE_DIGEST, buf, sizeof(buf));
+		explicit_bzero(buf, sizeof(buf));
+		q->have_negkey = true;
+	}
+	return q->negkey;
+}
+
+static const uint8_t *
+usertag(struct cache_query *q)
+{
+	if (!q->have_user) {
+		user_tag(q->user, q->login);
+		q->have_user = true;
+	}
+	return q->user;
 }
 
 /* --- table ---------------------------------------------------------- */
@@ -280,14 +300,14 @@ take_slot(void)
 }
 
 static void
-insert(const uint8_t *key, const struct cache_query *q, bool negative)
+insert(const uint8_t *key, struct cache_query *q, bool negative)
 {
 	uint32_t i = take_slot(), b;
 	struct centry *e = &tab[i];
 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, CACHE_DIGEST);
-	memcpy(e->user, q->user, sizeof(e->user));
+	memcpy(e->user, usertag(q), sizeof(e->user));
 	if (!negative)
 		memcpy(e->pw, q->pw, CACHE_DIGEST);
 	e->result = negative ? AM_DENY : AM_OK;
@@ -300,7 +320,7 @@ insert(const uint8_t *key, const struct cache_query *q, bool negative)
 }
 
 enum cache_answer
-cache_lookup(const struct cache_query *q)
+cache_lookup(struct cache_query *q)
 {
 	uint32_t i, t = now();
 
@@ -320,7 +340,7 @@ cache_lookup(const struct cache_query *q)
 		if (t - e->created >= ttl + stale_for)
 			remove_entry(i);
 	}
-	i = find(q->negkey);
+	i = find(negkey(q));
 	if (i != NIL) {
 		if (t - tab[i].created < neg_ttl) {
 			touch(i);
@@ -334,7 +354,7 @@ cache_lookup(const struct cache_query *q)
 }
 
 void
-cache_store(const struct cache_query *q, enum am_result r)
+cache_store(struct cache_query *q, enum am_result r)
 {
 	uint32_t i;
 
@@ -345,7 +365,7 @@ cache_store(const struct cache_query *q, enum am_result r)
 		if ((i = find(q->key)) != NIL)
 			remove_entry(i);
 		/* the password is right now, whatever was cached */
-		if ((i = find(q->negkey)) != NIL)
+		if ((i = find(negkey(q))) != NIL)
 			remove_entry(i);
 		insert(q->key, q, false);
 		break;
@@ -358,9 +378,9 @@ cache_store(const struct cache_query *q, enum am_result r)
 			remove_entry(i);
 		if (neg_ttl == 0)
 			break;
-		if ((i = find(q->negkey)) != NIL)
+		if ((i = find(negkey(q))) != NIL)
 			remove_entry(i);
-		insert(q->negkey, q, true);
+		insert(negkey(q), q, true);
 		break;
 	case AM_TEMPFAIL:
 		break;

@@ -23,12 +23,16 @@
 
 #define CACHE_DIGEST 16
 
-/* The digests of one question, made once per request. */
+/* The digests of one question.  key and pw are made by cache_prepare;
+ * negkey and user only when a lookup or a store needs them, so a hit
+ * costs two hashes.  login must stay valid while the query is used. */
 struct cache_query {
 	uint8_t key[CACHE_DIGEST];	/* chain, login, realm, service */
+	uint8_t pw[CACHE_DIGEST];	/* password */
 	uint8_t negkey[CACHE_DIGEST];	/* key and password */
 	uint8_t user[8];		/* login, for flushing one user */
-	uint8_t pw[CACHE_DIGEST];	/* password */
+	const char *login;
+	bool have_negkey, have_user;
 };
 
 enum cache_answer {
@@ -55,11 +59,11 @@ bool cache_enabled(void);
 void cache_prepare(struct cache_query *q, const char *chain,
     const char *login, const char *realm, const char *service,
     const char *password, size_t pwlen);
-enum cache_answer cache_lookup(const struct cache_query *q);
+enum cache_answer cache_lookup(struct cache_query *q);
 /* Remember a backend's answer: OK replaces the positive entry (so an old
  * password stops working at once); DENY and NOUSER add a negative entry;
  * TEMPFAIL stores nothing. */
-void cache_store(const struct cache_query *q, enum am_result r);
+void cache_store(struct cache_query *q, enum am_result r);
 /* After a TEMPFAIL: is there an expired positive entry for this very
  * password, younger than ttl + stale?  Counts a stale answer if so. */
 bool cache_stale_ok(const struct cache_query *q);

@@ -476,6 +476,8 @@ flood_query(struct cache_query *q, uint64_t n)
 	q->negkey[0] = 1;
 	memcpy(q->negkey + 1, &y, 8);
 	memcpy(q->pw, &x, 8);
+	/* made here, not lazily by the cache */
+	q->have_negkey = q->have_user = true;
 }
 
 static void
