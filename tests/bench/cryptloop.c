@@ -19,20 +19,15 @@
 #include <crypt.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MAX_THREADS	1024
+#include "benchloop.h"
 
 struct worker {
-	pthread_t tid;
 	uint64_t ops;
 	uint64_t mismatches;	/* results other than HASH */
 	uint64_t failures;	/* crypt_rn returned NULL */
@@ -40,8 +35,6 @@ struct worker {
 };
 
 static const char *hash, *password;
-static pthread_barrier_t start_barrier;
-static atomic_bool stop;
 
 static void
 usage(void)
@@ -63,15 +56,6 @@ usage(void)
 	exit(1);
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *
 worker_main(void *arg)
 {
@@ -84,8 +68,8 @@ worker_main(void *arg)
 		fprintf(stderr, "cryptloop: out of memory\n");
 		exit(1);
 	}
-	pthread_barrier_wait(&start_barrier);
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+	bench_wait_start();
+	while (!bench_stopped()) {
 		out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
 		if (out == NULL) {
 			w->failures++;
@@ -129,21 +113,15 @@ int
 main(int argc, char **argv)
 {
 	struct worker *ws;
-	struct timespec ts;
-	uint64_t t0, t1, deadline, ops = 0, bad = 0, failed = 0;
+	uint64_t ops = 0, bad = 0, failed = 0;
 	double duration = 0, secs;
-	unsigned long nthreads = 1;
-	int ch, e, last_errno = 0;
-	unsigned long i;
-	char *end;
+	unsigned long nthreads = 1, i;
+	int ch, last_errno = 0;
 
 	while ((ch = getopt(argc, argv, "d:H:hp:t:")) != -1) {
 		switch (ch) {
 		case 'd':
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(duration > 0) || duration > 1e6)
+			if (!bench_parse_seconds(optarg, &duration))
 				usage();
 			break;
 		case 'H':
@@ -153,11 +131,7 @@ main(int argc, char **argv)
 			password = optarg;
 			break;
 		case 't':
-			errno = 0;
-			nthreads = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    *optarg == '-' || nthreads < 1 ||
-			    nthreads > MAX_THREADS)
+			if (!bench_parse_threads(optarg, &nthreads))
 				usage();
 			break;
 		default:
@@ -171,43 +145,22 @@ main(int argc, char **argv)
 	/* Fail before the run rather than benchmark an error path. */
 	if (check_once() == -1)
 		return 1;
-	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL ||
-	    pthread_barrier_init(&start_barrier, NULL,
-	    (unsigned)nthreads + 1) != 0) {
+	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL) {
 		fprintf(stderr, "cryptloop: out of memory\n");
 		return 1;
 	}
-	for (i = 0; i < nthreads; i++)
-		if ((e = pthread_create(&ws[i].tid, NULL, worker_main,
-		    &ws[i])) != 0) {
-			fprintf(stderr, "cryptloop: pthread_create: %s\n",
-			    strerror(e));
-			return 1;
-		}
-	pthread_barrier_wait(&start_barrier);
-	t0 = now_ns();
-	deadline = t0 + (uint64_t)(duration * 1e9);
-	ts.tv_sec = (time_t)(deadline / 1000000000u);
-	ts.tv_nsec = (long)(deadline % 1000000000u);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-	atomic_store(&stop, true);
+	secs = bench_run("cryptloop", nthreads, duration, worker_main, ws,
+	    sizeof(*ws));
 	for (i = 0; i < nthreads; i++) {
-		pthread_join(ws[i].tid, NULL);
 		ops += ws[i].ops;
 		bad += ws[i].mismatches;
 		failed += ws[i].failures;
 		if (ws[i].failures != 0)
 			last_errno = ws[i].last_errno;
 	}
-	t1 = now_ns();
-	secs = (double)(t1 - t0) / 1e9;
 	free(ws);
 
-	printf("threads=%lu seconds=%.3f ops=%" PRIu64 " rps=%.1f\n",
-	    nthreads, secs, ops, secs > 0 ? (double)ops / secs : 0);
-	fflush(stdout);
+	bench_print(nthreads, secs, "ops", ops, NULL, 0);
 	if (failed != 0) {
 		fprintf(stderr, "cryptloop: crypt_rn failed %" PRIu64 " times:"
 		    " %s (unsupported or malformed hash?)\n", failed,

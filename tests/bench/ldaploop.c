@@ -20,35 +20,29 @@
 #define _GNU_SOURCE 1
 #endif
 
-#include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lber.h>
 #include <ldap.h>
 
-#define MAX_THREADS	1024
+#include "benchloop.h"
+
 #define NET_TIMEOUT_SEC	5	/* connect, and each bind's reply */
 
 struct worker {
-	pthread_t tid;
 	LDAP *ld;
 	uint64_t ok, fail, reconnects;
 	int last_rc;		/* the last failure's LDAP result code */
 };
 
 static const char *uri, *dn, *password;
-static pthread_barrier_t start_barrier;
-static atomic_bool stop;
 
 static void
 usage(void)
@@ -72,15 +66,6 @@ usage(void)
 "Exits 1 when a connection cannot be opened before the run; a bind that\n"
 "is refused up front only gives a warning.\n");
 	exit(1);
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ldap_initialize does not connect; the first bind does. */
@@ -134,8 +119,8 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	int rc;
 
-	pthread_barrier_wait(&start_barrier);
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+	bench_wait_start();
+	while (!bench_stopped()) {
 		if (w->ld == NULL) {
 			w->reconnects++;
 			if ((rc = open_conn(&w->ld)) != LDAP_SUCCESS) {
@@ -165,12 +150,10 @@ int
 main(int argc, char **argv)
 {
 	struct worker *ws;
-	struct timespec ts;
-	uint64_t t0, t1, deadline, ok = 0, fail = 0, reconnects = 0;
+	uint64_t ok = 0, fail = 0, reconnects = 0;
 	double duration = 0, secs;
 	unsigned long nthreads = 1, i;
-	int ch, e, rc, v3 = LDAP_VERSION3, last_rc = LDAP_SUCCESS;
-	char *end;
+	int ch, rc, v3 = LDAP_VERSION3, last_rc = LDAP_SUCCESS;
 
 	while ((ch = getopt(argc, argv, "D:d:H:ht:w:")) != -1) {
 		switch (ch) {
@@ -178,21 +161,14 @@ main(int argc, char **argv)
 			dn = optarg;
 			break;
 		case 'd':
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(duration > 0) || duration > 1e6)
+			if (!bench_parse_seconds(optarg, &duration))
 				usage();
 			break;
 		case 'H':
 			uri = optarg;
 			break;
 		case 't':
-			errno = 0;
-			nthreads = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    *optarg == '-' || nthreads < 1 ||
-			    nthreads > MAX_THREADS)
+			if (!bench_parse_threads(optarg, &nthreads))
 				usage();
 			break;
 		case 'w':
@@ -215,9 +191,7 @@ main(int argc, char **argv)
 	 * once, rather than racing in the threads. */
 	ldap_set_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v3);
 
-	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL ||
-	    pthread_barrier_init(&start_barrier, NULL,
-	    (unsigned)nthreads + 1) != 0) {
+	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL) {
 		fprintf(stderr, "ldaploop: out of memory\n");
 		return 1;
 	}
@@ -239,37 +213,17 @@ main(int argc, char **argv)
 				    ldap_err2string(rc));
 		}
 	}
-	for (i = 0; i < nthreads; i++)
-		if ((e = pthread_create(&ws[i].tid, NULL, worker_main,
-		    &ws[i])) != 0) {
-			fprintf(stderr, "ldaploop: pthread_create: %s\n",
-			    strerror(e));
-			return 1;
-		}
-	pthread_barrier_wait(&start_barrier);
-	t0 = now_ns();
-	deadline = t0 + (uint64_t)(duration * 1e9);
-	ts.tv_sec = (time_t)(deadline / 1000000000u);
-	ts.tv_nsec = (long)(deadline % 1000000000u);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-	atomic_store(&stop, true);
+	secs = bench_run("ldaploop", nthreads, duration, worker_main, ws,
+	    sizeof(*ws));
 	for (i = 0; i < nthreads; i++) {
-		pthread_join(ws[i].tid, NULL);
 		ok += ws[i].ok;
 		fail += ws[i].fail;
 		reconnects += ws[i].reconnects;
 		if (ws[i].fail != 0)
 			last_rc = ws[i].last_rc;
 	}
-	t1 = now_ns();
-	secs = (double)(t1 - t0) / 1e9;
 
-	printf("threads=%lu seconds=%.3f ok=%" PRIu64 " fail=%" PRIu64
-	    " rps=%.1f\n", nthreads, secs, ok, fail,
-	    secs > 0 ? (double)(ok + fail) / secs : 0);
-	fflush(stdout);
+	bench_print(nthreads, secs, "ok", ok, "fail", fail);
 	if (fail != 0)
 		fprintf(stderr, "ldaploop: last failure: %s (%d); %" PRIu64
 		    " reconnects\n", ldap_err2string(last_rc), last_rc,

@@ -28,24 +28,18 @@
 #define _GNU_SOURCE 1
 #endif
 
-#include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
 
-#define MAX_THREADS	1024
+#include "benchloop.h"
 
 struct worker {
-	pthread_t tid;
 	uint64_t ok, fail;
 	int last_rc;		/* the last failure's PAM code */
 	char last_step[20];	/* and where it happened */
@@ -53,8 +47,6 @@ struct worker {
 
 static const char *service, *user, *password;
 static bool no_fail_delay;
-static pthread_barrier_t start_barrier;
-static atomic_bool stop;
 
 static void
 usage(void)
@@ -81,15 +73,6 @@ usage(void)
 "per second).  pam_unix reads /etc/shadow directly only as root; other\n"
 "users go through the unix_chkpwd helper, which is slower.\n");
 	exit(1);
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int
@@ -191,8 +174,8 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	pthread_barrier_wait(&start_barrier);
-	while (!atomic_load_explicit(&stop, memory_order_relaxed))
+	bench_wait_start();
+	while (!bench_stopped())
 		one(w);
 	return NULL;
 }
@@ -201,21 +184,16 @@ int
 main(int argc, char **argv)
 {
 	struct worker *ws;
-	struct timespec ts;
-	uint64_t t0, t1, deadline, ok = 0, fail = 0;
+	uint64_t ok = 0, fail = 0;
 	double duration = 0, secs;
 	unsigned long nthreads = 1, i;
 	const char *last_step = NULL;
-	int ch, e, last_rc = 0;
-	char *end;
+	int ch, last_rc = 0;
 
 	while ((ch = getopt(argc, argv, "d:Fhp:s:t:u:")) != -1) {
 		switch (ch) {
 		case 'd':
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(duration > 0) || duration > 1e6)
+			if (!bench_parse_seconds(optarg, &duration))
 				usage();
 			break;
 		case 'F':
@@ -228,11 +206,7 @@ main(int argc, char **argv)
 			service = optarg;
 			break;
 		case 't':
-			errno = 0;
-			nthreads = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    *optarg == '-' || nthreads < 1 ||
-			    nthreads > MAX_THREADS)
+			if (!bench_parse_threads(optarg, &nthreads))
 				usage();
 			break;
 		case 'u':
@@ -246,30 +220,13 @@ main(int argc, char **argv)
 	    user == NULL || password == NULL)
 		usage();
 
-	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL ||
-	    pthread_barrier_init(&start_barrier, NULL,
-	    (unsigned)nthreads + 1) != 0) {
+	if ((ws = calloc(nthreads, sizeof(*ws))) == NULL) {
 		fprintf(stderr, "pamloop: out of memory\n");
 		return 1;
 	}
-	for (i = 0; i < nthreads; i++)
-		if ((e = pthread_create(&ws[i].tid, NULL, worker_main,
-		    &ws[i])) != 0) {
-			fprintf(stderr, "pamloop: pthread_create: %s\n",
-			    strerror(e));
-			return 1;
-		}
-	pthread_barrier_wait(&start_barrier);
-	t0 = now_ns();
-	deadline = t0 + (uint64_t)(duration * 1e9);
-	ts.tv_sec = (time_t)(deadline / 1000000000u);
-	ts.tv_nsec = (long)(deadline % 1000000000u);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-	atomic_store(&stop, true);
+	secs = bench_run("pamloop", nthreads, duration, worker_main, ws,
+	    sizeof(*ws));
 	for (i = 0; i < nthreads; i++) {
-		pthread_join(ws[i].tid, NULL);
 		ok += ws[i].ok;
 		fail += ws[i].fail;
 		if (ws[i].fail != 0) {
@@ -277,13 +234,8 @@ main(int argc, char **argv)
 			last_step = ws[i].last_step;
 		}
 	}
-	t1 = now_ns();
-	secs = (double)(t1 - t0) / 1e9;
 
-	printf("threads=%lu seconds=%.3f ok=%" PRIu64 " fail=%" PRIu64
-	    " rps=%.1f\n", nthreads, secs, ok, fail,
-	    secs > 0 ? (double)(ok + fail) / secs : 0);
-	fflush(stdout);
+	bench_print(nthreads, secs, "ok", ok, "fail", fail);
 	/* pam_strerror takes a handle but, in Linux-PAM, does not use it. */
 	if (last_step != NULL)
 		fprintf(stderr, "pamloop: last failure: %s: %s (%d)\n",
