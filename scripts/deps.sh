@@ -4,7 +4,7 @@
 # the tools that made the hash vectors.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
-TEST_DEPS="sasl2-bin libsasl2-modules valgrind"
+TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile"
 
 # install_missing PKG...: apt-get the packages that are not installed.
 install_missing() {
