@@ -12,6 +12,13 @@
 #   crypt    no cache, sha512crypt, 2 workers: authmuxd (file backend)
 #            vs saslauthd -a shadow -n 2 vs an in-process crypt_rn loop
 #   memory   RSS of authmuxd with 100,000 distinct users cached
+#   shadow   no cache, sha512crypt: authmuxd -a shadow -n 2 vs saslauthd
+#            -a shadow -n 2 vs the crypt_rn loop
+#   pam      no cache, pam_unix (service ambench): authmuxd -a pam -n 2 vs
+#            saslauthd -a pam -n 2 vs an in-process pam_authenticate loop
+#   attack   -n 5, pam_unix: one client with the right password, alone and
+#            while 5 clients send wrong passwords (pam_unix's 2 s delay);
+#            RSS of authmuxd vs the summed RSS of saslauthd's processes
 set -u
 D=5 ROUNDS=3 NUSERS=100
 while getopts d:r:u: o; do
@@ -24,7 +31,7 @@ done
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B="$top/tests/bench"
 SASLAUTHD=$(command -v saslauthd || echo /usr/sbin/saslauthd)
-for t in "$B/loadgen" "$B/nullserver" "$B/cryptloop" "$top/src/authmuxd" "$top/src/authmux" "$SASLAUTHD"; do
+for t in "$B/loadgen" "$B/nullserver" "$B/cryptloop" "$B/pamloop" "$top/src/authmuxd" "$top/src/authmux" "$SASLAUTHD"; do
 	[ -x "$t" ] || { echo "compare.sh: $t missing (make; apt-get install sasl2-bin)" >&2; exit 1; }
 done
 
@@ -34,6 +41,7 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	[ -f "$W/sa/saslauthd.pid" ] && kill "$(cat "$W/sa/saslauthd.pid")" 2>/dev/null
 	for i in $(seq 1 "$NUSERS"); do userdel "ambench$i" 2>/dev/null; done
+	rm -f /etc/pam.d/ambench
 	sleep 0.3
 	rm -rf "$W"
 }
@@ -59,7 +67,10 @@ echo "file_path: $W/passwd" > "$W/am.conf"
 HASH=$(head -1 "$W/passwd" | cut -d: -f2)
 PW=$(head -1 "$W/users" | cut -d: -f2)
 
-start_am() { # DIR FLAGS...
+# a PAM service of our own: pam_unix, as /etc/pam.d/smtp usually is
+printf 'auth required pam_unix.so\naccount required pam_unix.so\n' > /etc/pam.d/ambench
+
+start_am() { # DIR FLAGS... (a later -a wins over -a file)
 	dir=$1; shift
 	"$top/src/authmuxd" -f -a file -m "$dir" -O "$W/am.conf" \
 	    --module-dir "$top/modules/.libs" "$@" 2>/dev/null &
@@ -112,6 +123,65 @@ stop_sa "$W/sa"
 uc=$(field rps < "$W/u.crypt" | median); ua=$(field rps < "$W/u.am" | median)
 us=$(field rps < "$W/u.sa" | median)
 
+# ---- uncached shadow and pam, 2 workers --------------------------------
+start_am "$W/ams" -a shadow -n 2
+start_sa "$W/sa" -n 2
+for r in $(seq 1 "$ROUNDS"); do
+	"$B/cryptloop" -t 2 -d "$D" -H "$HASH" -p "$PW" >> "$W/s.crypt"
+	load "$W/ams/mux" >> "$W/s.am"
+	load "$W/sa/mux" >> "$W/s.sa"
+done
+stop_sa "$W/sa"
+kill "$AMPID"
+sc=$(field rps < "$W/s.crypt" | median); sam=$(field rps < "$W/s.am" | median)
+ssa=$(field rps < "$W/s.sa" | median)
+
+start_am "$W/amp" -a pam -n 2
+"$SASLAUTHD" -a pam -m "$W/sa" -n 2
+for _ in $(seq 1 100); do [ -S "$W/sa/mux" ] && break; sleep 0.05; done
+for r in $(seq 1 "$ROUNDS"); do
+	"$B/pamloop" -t 2 -d "$D" -s ambench -u ambench1 -p "$PW" >> "$W/p.loop"
+	load "$W/amp/mux" -s ambench >> "$W/p.am"
+	load "$W/sa/mux" -s ambench >> "$W/p.sa"
+done
+stop_sa "$W/sa"
+kill "$AMPID"
+pl=$(field rps < "$W/p.loop" | median); pam=$(field rps < "$W/p.am" | median)
+psa=$(field rps < "$W/p.sa" | median)
+
+# ---- under attack: pam_unix, -n 5 ---------------------------------------
+attack() { # SOCKET RESULTFILE: one good client alone, then beside 5 attackers
+	sock=$1 out=$2
+	"$B/loadgen" -q -f "$sock" -c 1 -d "$D" -u "$W/users" -s ambench | field rps >> "$out.alone"
+	apids=
+	for a in 1 2 3 4 5; do
+		"$B/loadgen" -q -f "$sock" -c 1 -d $((D + 4)) -w 100 \
+		    -u "$W/users" -s ambench > "$W/attacker.$a" & apids="$apids $!"
+	done
+	sleep 2
+	"$B/loadgen" -q -f "$sock" -c 1 -d "$D" -u "$W/users" -s ambench | field rps >> "$out.attacked"
+	echo "$(memrss_of "$3")" >> "$out.rss"
+	# shellcheck disable=SC2086
+	wait $apids
+}
+memrss_of() { # PID list or -n NAME
+	# shellcheck disable=SC2086
+	sh "$B/memrss.sh" $1
+}
+start_am "$W/ama" -a pam -n 5
+"$SASLAUTHD" -a pam -m "$W/sa" -n 5
+for _ in $(seq 1 100); do [ -S "$W/sa/mux" ] && break; sleep 0.05; done
+for r in $(seq 1 "$ROUNDS"); do
+	attack "$W/ama/mux" "$W/a.am" "$AMPID"
+	attack "$W/sa/mux" "$W/a.sa" "-n saslauthd"
+done
+sa_pss=$(sh "$B/memrss.sh" -P -n saslauthd); am_pss=$(sh "$B/memrss.sh" -P "$AMPID")
+stop_sa "$W/sa"
+kill "$AMPID"
+aa0=$(median < "$W/a.am.alone"); aa1=$(median < "$W/a.am.attacked")
+as0=$(median < "$W/a.sa.alone"); as1=$(median < "$W/a.sa.attacked")
+arss=$(median < "$W/a.am.rss"); srss=$(median < "$W/a.sa.rss")
+
 # ---- memory: 100,000 distinct users cached ----------------------------
 seq 1 100000 | awk '{print "mu" $1 ":{PLAIN}pw" $1}' > "$W/mem.passwd"
 seq 1 100000 | awk '{print "mu" $1 ":pw" $1}' > "$W/mem.users"
@@ -132,5 +202,13 @@ printf '| cached hits, p99 ms (lower is better) | %s | saslauthd -c %s (null %s)
 printf '| sha512crypt uncached, 2 workers, rps | %s | crypt_rn loop, 2 threads %s | %s | >= 0.95 |\n' "$ua" "$uc" "$(ratio "$ua" "$uc")"
 printf '| sha512crypt uncached, 2 workers, rps | %s | saslauthd -n 2 %s | %s | |\n' "$ua" "$us" "$(ratio "$ua" "$us")"
 printf '| memory: %s users cached, RSS KiB | %s (%s before) | 32768 | %s | < 1.00 |\n' "$entries" "$rss1" "$rss0" "$(ratio "$rss1" 32768)"
+printf '| shadow sha512crypt uncached, 2 workers, rps | %s | crypt_rn loop, 2 threads %s | %s | >= 0.95 |\n' "$sam" "$sc" "$(ratio "$sam" "$sc")"
+printf '| shadow sha512crypt uncached, 2 workers, rps | %s | saslauthd -a shadow -n 2 %s | %s | |\n' "$sam" "$ssa" "$(ratio "$sam" "$ssa")"
+printf '| pam_unix uncached, 2 workers, rps | %s | pam_authenticate loop, 2 threads %s | %s | >= 0.95 |\n' "$pam" "$pl" "$(ratio "$pam" "$pl")"
+printf '| pam_unix uncached, 2 workers, rps | %s | saslauthd -a pam -n 2 %s | %s | |\n' "$pam" "$psa" "$(ratio "$pam" "$psa")"
+printf '| good client under attack (5 wrong-password clients), -n 5 | %s rps (alone %s) | | %s | >= 0.90 |\n' "$aa1" "$aa0" "$(ratio "$aa1" "$aa0")"
+printf '| saslauthd -a pam -n 5, same test | %s rps (alone %s) | | %s | (for comparison) |\n' "$as1" "$as0" "$(ratio "$as1" "$as0")"
+printf '| RSS under that load, KiB | %s | saslauthd summed RSS %s | %s | <= 0.50 |\n' "$arss" "$srss" "$(ratio "$arss" "$srss")"
+printf '| PSS under that load, KiB (shared pages split) | %s | saslauthd summed PSS %s | %s | |\n' "$am_pss" "$sa_pss" "$(ratio "$am_pss" "$sa_pss")"
 echo
 echo "# raw lines: $W is removed at exit; rerun with -r/-d to vary"
