@@ -32,6 +32,11 @@ mark() { MARK=$(wc -l < "$LOG"); }
 since() { tail -n +"$((MARK + 1))" "$LOG"; }
 calls() { since | grep -c 'testmod: call '; }
 since_has() {
+	# loop lines are flushed in batches: give them a moment (3 s at most)
+	_w=0
+	while [ $_w -lt 60 ] && ! since | grep -qF -- "$2"; do
+		sleep 0.05; _w=$((_w + 1))
+	done
 	if since | grep -qF -- "$2"; then pass "$1"; else
 		fail "$1 (no \"$2\" since the mark)"; since | sed 's/^/#   log: /' | tail -n 10
 	fi

@@ -78,8 +78,19 @@ expect_out() {
 }
 
 # log_has DESCRIPTION FIXED_STRING: the daemon's log has a line with it.
+# The event loop writes its own lines in batches, when it has nothing else
+# to do: a line may land a moment after the reply, so wait up to 3 s.
+log_wait() { # FIXED_STRING
+	_w=0
+	while [ $_w -lt 60 ]; do
+		grep -qF -- "$1" "$LOG" && return 0
+		sleep 0.05; _w=$((_w + 1))
+	done
+	return 1
+}
+
 log_has() {
-	if grep -qF -- "$2" "$LOG"; then pass "$1"; else
+	if log_wait "$2"; then pass "$1"; else
 		fail "$1 (no \"$2\" in the log)"; sed 's/^/#   log: /' "$LOG" | tail -n 15
 	fi
 }
