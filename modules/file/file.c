@@ -58,6 +58,7 @@
 #include <sodium.h>
 
 #include "module.h"
+#include "secfile.h"
 #include "pwhash.h"
 
 #ifndef SYSCONFDIR
@@ -76,14 +77,6 @@
 #define FILE_MAX_SCHEMES 32
 
 /* What tells one version of the file from the next. */
-struct file_id {
-	int error;		/* errno of a failed stat(); the rest is 0 */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-};
-
 struct file_entry {
 	const char *user;	/* into file_table.buf */
 	const char *hash;
@@ -104,7 +97,7 @@ struct file_table {
 	size_t mask;		/* number of slots - 1 */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	const char *dummy;	/* hash for unknown users, or NULL */
-	struct file_id id;	/* the version read */
+	struct secfile_id id;	/* the version read */
 	unsigned int skipped;	/* malformed or duplicate lines */
 	const char *mode_problem; /* NULL, or what is wrong with the mode */
 };
@@ -113,7 +106,7 @@ struct file_state {
 	char *path;
 	pthread_mutex_t lock;
 	struct file_table *table;	/* under lock */
-	struct file_id tried;	/* the version last loaded or tried, under lock */
+	struct secfile_id tried;	/* the version last loaded or tried, under lock */
 	bool reloading;		/* under lock */
 };
 
@@ -127,51 +120,6 @@ static const struct am_option file_options[] = {
 	{ .key = "file_path", .type = AM_OPT_PATH },
 	{ .key = NULL },
 };
-
-static void
-file_id_from_stat(struct file_id *id, const struct stat *sb)
-{
-	memset(id, 0, sizeof(*id));
-	id->dev = sb->st_dev;
-	id->ino = sb->st_ino;
-	id->size = sb->st_size;
-	id->mtim = sb->st_mtim;
-	id->ctim = sb->st_ctim;
-}
-
-static void
-file_id_stat(struct file_id *id, const char *path)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) == -1) {
-		memset(id, 0, sizeof(*id));
-		id->error = errno != 0 ? errno : EIO;
-	} else
-		file_id_from_stat(id, &sb);
-}
-
-static bool
-file_id_equal(const struct file_id *a, const struct file_id *b)
-{
-	return a->error == b->error && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
-	    a->mtim.tv_nsec == b->mtim.tv_nsec &&
-	    a->ctim.tv_sec == b->ctim.tv_sec &&
-	    a->ctim.tv_nsec == b->ctim.tv_nsec;
-}
-
-/* A password file is a secret even when hashed: hashes can be cracked
- * offline.  Returns NULL when the mode is fine. */
-static const char *
-file_mode_problem(mode_t mode)
-{
-	if (mode & S_IWOTH)
-		return "writable by others (run chmod o-rw on it)";
-	if (mode & S_IROTH)
-		return "readable by others (run chmod o-r on it)";
-	return NULL;
-}
 
 static uint64_t
 file_hash(const struct file_table *t, const char *s, size_t len)
@@ -431,79 +379,30 @@ file_load(const char *path, struct file_table **tab_r, char *err,
     size_t errlen)
 {
 	struct file_table *t = NULL;
-	struct stat sb;
-	struct file_id after;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-	enum file_load_result ret = FILE_FAILED;
+	struct secfile f;
+	enum secfile_result r;
 
 	*tab_r = NULL;
-	/* O_NONBLOCK: a FIFO put in the file's place must not hang us */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
+	if ((r = secfile_read(path, FILE_MAX_SIZE, &f, err, errlen)) !=
+	    SECFILE_READ)
+		return r == SECFILE_CHANGED ? FILE_CHANGED : FILE_FAILED;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "cannot load %s: out of memory", path);
+		sodium_memzero(f.buf, f.bufsize);
+		free(f.buf);
 		return FILE_FAILED;
 	}
-	if (fstat(fd, &sb) == -1) {
-		snprintf(err, errlen, "cannot stat %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > FILE_MAX_SIZE) {
-		snprintf(err, errlen, "%s is too large (%lld bytes, the "
-		    "limit is %ld)", path, (long long)sb.st_size,
-		    FILE_MAX_SIZE);
-		goto out;
-	}
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+	t->buf = f.buf;
+	t->bufsize = f.bufsize;
+	t->id = f.id;
+	t->mode_problem = secfile_mode_problem(f.mode);
+	if (file_parse(t, path, f.len) == -1) {
 		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		goto out;
-	}
-	t->bufsize = (size_t)sb.st_size + 1;
-	file_id_from_stat(&t->id, &sb);
-	t->mode_problem = file_mode_problem(sb.st_mode);
-	while (len < (size_t)sb.st_size) {
-		r = read(fd, t->buf + len, (size_t)sb.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	t->buf[len] = '\0';
-	/* An in-place rewrite caught half-way would load half the users. */
-	if (fstat(fd, &sb) == -1)
-		memset(&after, 0, sizeof(after));
-	else
-		file_id_from_stat(&after, &sb);
-	if (!file_id_equal(&after, &t->id)) {
-		snprintf(err, errlen, "%s changed while being read", path);
-		ret = FILE_CHANGED;
-		goto out;
-	}
-	if (file_parse(t, path, len) == -1) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		goto out;
+		file_table_free(t);
+		return FILE_FAILED;
 	}
 	*tab_r = t;
-	t = NULL;
-	ret = FILE_LOADED;
-out:
-	close(fd);
-	file_table_free(t);
-	return ret;
+	return FILE_LOADED;
 }
 
 static void
@@ -517,7 +416,7 @@ file_log_loaded(const char *verb, const char *path,
 
 /* Called by the one thread that saw the file change. */
 static void
-file_reload(struct file_state *st, const struct file_id *now)
+file_reload(struct file_state *st, const struct secfile_id *now)
 {
 	struct file_table *t = NULL, *old = NULL;
 	char err[512];
@@ -566,12 +465,12 @@ static struct file_table *
 file_acquire(struct file_state *st)
 {
 	struct file_table *t;
-	struct file_id now;
+	struct secfile_id now;
 	bool mine;
 
-	file_id_stat(&now, st->path);
+	secfile_id_stat(&now, st->path);
 	pthread_mutex_lock(&st->lock);
-	mine = !st->reloading && !file_id_equal(&now, &st->tried);
+	mine = !st->reloading && !secfile_id_equal(&now, &st->tried);
 	if (mine)
 		st->reloading = true;
 	pthread_mutex_unlock(&st->lock);

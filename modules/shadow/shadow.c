@@ -83,6 +83,7 @@
 #include <sodium.h>
 
 #include "module.h"
+#include "secfile.h"
 
 #ifndef _PATH_SHADOW
 #define _PATH_SHADOW "/etc/shadow"
@@ -115,14 +116,6 @@ struct shadow_entry {
 };
 
 /* What tells one version of the file from the next. */
-struct shadow_id {
-	int error;		/* errno of a failed stat(); the rest is 0 */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-};
-
 struct shadow_table {
 	unsigned int refs;	/* under shadow_state.lock */
 	char *buf;
@@ -133,7 +126,7 @@ struct shadow_table {
 	size_t nusers;
 	unsigned int skipped;
 	char dummy[CRYPT_OUTPUT_SIZE];	/* for unknown users */
-	struct shadow_id id;
+	struct secfile_id id;
 	const char *mode_problem;
 };
 
@@ -143,7 +136,7 @@ struct shadow_state {
 	pthread_mutex_t lock;
 	bool lock_made;
 	struct shadow_table *table;	/* under lock */
-	struct shadow_id tried;		/* under lock */
+	struct secfile_id tried;		/* under lock */
 	bool reloading;			/* under lock */
 };
 
@@ -269,50 +262,6 @@ shadow_usable(const char *h)
 }
 
 /* --- the shadow_file table ---------------------------------------- */
-
-static void
-shadow_id_from_stat(struct shadow_id *id, const struct stat *sb)
-{
-	memset(id, 0, sizeof(*id));
-	id->dev = sb->st_dev;
-	id->ino = sb->st_ino;
-	id->size = sb->st_size;
-	id->mtim = sb->st_mtim;
-	id->ctim = sb->st_ctim;
-}
-
-static void
-shadow_id_stat(struct shadow_id *id, const char *path)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) == -1) {
-		memset(id, 0, sizeof(*id));
-		id->error = errno != 0 ? errno : EIO;
-	} else
-		shadow_id_from_stat(id, &sb);
-}
-
-static bool
-shadow_id_equal(const struct shadow_id *a, const struct shadow_id *b)
-{
-	return a->error == b->error && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
-	    a->mtim.tv_nsec == b->mtim.tv_nsec &&
-	    a->ctim.tv_sec == b->ctim.tv_sec &&
-	    a->ctim.tv_nsec == b->ctim.tv_nsec;
-}
-
-/* Hashes can be cracked offline: a shadow file is a secret. */
-static const char *
-shadow_mode_problem(mode_t mode)
-{
-	if (mode & S_IWOTH)
-		return "writable by others (run chmod o-rw on it)";
-	if (mode & S_IROTH)
-		return "readable by others (run chmod o-r on it)";
-	return NULL;
-}
 
 static void
 shadow_table_free(struct shadow_table *t)
@@ -596,79 +545,30 @@ shadow_load(const char *path, const char *fallback,
     struct shadow_table **tab_r, char *err, size_t errlen)
 {
 	struct shadow_table *t = NULL;
-	struct shadow_id after;
-	struct stat sb;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-	enum shadow_load_result ret = SHADOW_FAILED;
+	struct secfile f;
+	enum secfile_result r;
 
 	*tab_r = NULL;
-	/* O_NONBLOCK: a FIFO put in the file's place must not hang us */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
+	if ((r = secfile_read(path, SHADOW_MAX_SIZE, &f, err, errlen)) !=
+	    SECFILE_READ)
+		return r == SECFILE_CHANGED ? SHADOW_CHANGED : SHADOW_FAILED;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "cannot load %s: out of memory", path);
+		sodium_memzero(f.buf, f.bufsize);
+		free(f.buf);
 		return SHADOW_FAILED;
 	}
-	if (fstat(fd, &sb) == -1) {
-		snprintf(err, errlen, "cannot stat %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > SHADOW_MAX_SIZE) {
-		snprintf(err, errlen, "%s is too large (%lld bytes, the "
-		    "limit is %ld)", path, (long long)sb.st_size,
-		    SHADOW_MAX_SIZE);
-		goto out;
-	}
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+	t->buf = f.buf;
+	t->bufsize = f.bufsize;
+	t->id = f.id;
+	t->mode_problem = secfile_mode_problem(f.mode);
+	if (shadow_parse(t, path, f.len, fallback) == -1) {
 		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		goto out;
-	}
-	t->bufsize = (size_t)sb.st_size + 1;
-	shadow_id_from_stat(&t->id, &sb);
-	t->mode_problem = shadow_mode_problem(sb.st_mode);
-	while (len < (size_t)sb.st_size) {
-		r = read(fd, t->buf + len, (size_t)sb.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	t->buf[len] = '\0';
-	/* an in-place rewrite caught half-way would load half the users */
-	if (fstat(fd, &sb) == -1)
-		memset(&after, 0, sizeof(after));
-	else
-		shadow_id_from_stat(&after, &sb);
-	if (!shadow_id_equal(&after, &t->id)) {
-		snprintf(err, errlen, "%s changed while being read", path);
-		ret = SHADOW_CHANGED;
-		goto out;
-	}
-	if (shadow_parse(t, path, len, fallback) == -1) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		goto out;
+		shadow_table_free(t);
+		return SHADOW_FAILED;
 	}
 	*tab_r = t;
-	t = NULL;
-	ret = SHADOW_LOADED;
-out:
-	close(fd);
-	shadow_table_free(t);
-	return ret;
+	return SHADOW_LOADED;
 }
 
 static void
@@ -682,7 +582,7 @@ shadow_log_loaded(const char *verb, const char *path,
 
 /* Called by the one thread that saw the file change. */
 static void
-shadow_reload(struct shadow_state *st, const struct shadow_id *now)
+shadow_reload(struct shadow_state *st, const struct secfile_id *now)
 {
 	struct shadow_table *t = NULL, *old = NULL;
 	char err[512];
@@ -731,12 +631,12 @@ static struct shadow_table *
 shadow_acquire(struct shadow_state *st)
 {
 	struct shadow_table *t;
-	struct shadow_id now;
+	struct secfile_id now;
 	bool mine;
 
-	shadow_id_stat(&now, st->path);
+	secfile_id_stat(&now, st->path);
 	pthread_mutex_lock(&st->lock);
-	mine = !st->reloading && !shadow_id_equal(&now, &st->tried);
+	mine = !st->reloading && !secfile_id_equal(&now, &st->tried);
 	if (mine)
 		st->reloading = true;
 	pthread_mutex_unlock(&st->lock);

@@ -323,14 +323,14 @@ test_mode_and_missing(void)
 	void *st;
 	const char *err = NULL;
 
-	ok(file_mode_problem(0600) == NULL, "0600 is fine");
-	ok(file_mode_problem(0640) == NULL, "0640 is fine");
-	ok(file_mode_problem(0660) == NULL, "0660 is fine");
-	ok(file_mode_problem(0644) != NULL &&
-	    strstr(file_mode_problem(0644), "chmod o-r") != NULL,
-	    "0644: %s", file_mode_problem(0644));
-	ok(file_mode_problem(0602) != NULL, "0602: %s",
-	    file_mode_problem(0602));
+	ok(secfile_mode_problem(0600) == NULL, "0600 is fine");
+	ok(secfile_mode_problem(0640) == NULL, "0640 is fine");
+	ok(secfile_mode_problem(0660) == NULL, "0660 is fine");
+	ok(secfile_mode_problem(0644) != NULL &&
+	    strstr(secfile_mode_problem(0644), "chmod o-r") != NULL,
+	    "0644: %s", secfile_mode_problem(0644));
+	ok(secfile_mode_problem(0602) != NULL, "0602: %s",
+	    secfile_mode_problem(0602));
 
 	put("alice:" H_MD5CRYPT "\n", 0644);
 	capture_start();
