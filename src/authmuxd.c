@@ -647,7 +647,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (check_only) {
 		r = chain_preinit(ch);
-		chain_unref(ch);
+		chain_unref_wait(ch);
 		if (r == -1)
 			return 1;
 		printf("configuration OK\n");
@@ -713,8 +713,7 @@ main(int argc, char *argv[])
 	else
 		log_warnx("leaving %u worker(s) stuck in a backend",
 		    dispatch_in_flight());
-	if (running_chain != NULL)
-		chain_unref(running_chain);
+	chain_unref_wait(running_chain);
 	if (pid_path[0] != '\0')
 		unlink(pid_path);
 	cache_free();
@@ -725,7 +724,7 @@ fail:
 	close_sockets();
 	dispatch_stop();
 	chain_unref(ch);
-	chain_unref(running_chain);
+	chain_unref_wait(running_chain);
 	loop_free();
 	report_start(status_fd, status);
 	return status;

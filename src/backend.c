@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,13 +236,17 @@ chain_ref(struct chain *ch)
 	__atomic_add_fetch(&ch->refs, 1, __ATOMIC_RELAXED);
 }
 
-void
-chain_unref(struct chain *ch)
+/* Teardowns running on their own threads, so the last one can be waited
+ * for before the process exits. */
+static pthread_mutex_t teardown_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t teardown_cv = PTHREAD_COND_INITIALIZER;
+static unsigned int teardowns;
+
+static void
+chain_destroy(struct chain *ch)
 {
 	unsigned int i;
 
-	if (ch == NULL || __atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL))
-		return;
 	for (i = 0; i < ch->n; i++) {
 		struct backend *b = &ch->b[i];
 
@@ -252,6 +257,54 @@ chain_unref(struct chain *ch)
 	}
 	conf_free(ch->conf);
 	free(ch);
+}
+
+static void *
+teardown_main(void *arg)
+{
+	chain_destroy(arg);
+	pthread_mutex_lock(&teardown_mu);
+	if (--teardowns == 0)
+		pthread_cond_broadcast(&teardown_cv);
+	pthread_mutex_unlock(&teardown_mu);
+	return NULL;
+}
+
+void
+chain_unref(struct chain *ch)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (ch == NULL || __atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* A module's deinit may block for a while (the ldap backend waits
+	 * for its prober, which may be waiting on a dead server): never on
+	 * the event loop. */
+	pthread_mutex_lock(&teardown_mu);
+	teardowns++;
+	pthread_mutex_unlock(&teardown_mu);
+	rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &attr, teardown_main, ch);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0)
+		teardown_main(ch);
+}
+
+void
+chain_unref_wait(struct chain *ch)
+{
+	if (ch != NULL && __atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) ==
+	    0)
+		chain_destroy(ch);
+	pthread_mutex_lock(&teardown_mu);
+	while (teardowns > 0)
+		pthread_cond_wait(&teardown_cv, &teardown_mu);
+	pthread_mutex_unlock(&teardown_mu);
 }
 
 const char *

@@ -50,8 +50,12 @@ enum am_result chain_verify(struct chain *ch, const struct am_request *req,
     struct am_verdict *v, const char **backend_r);
 
 void chain_ref(struct chain *ch);
-/* Drop a reference; the last one deinits the modules and frees. */
+/* Drop a reference; the last one deinits the modules and frees, on a
+ * thread of its own (a deinit may block). */
 void chain_unref(struct chain *ch);
+/* The same, at once on this thread, and then wait for every teardown
+ * still running: before the process exits.  ch may be NULL. */
+void chain_unref_wait(struct chain *ch);
 
 /* "ok", "deny", "unknown user", "tempfail" */
 const char *am_result_name(enum am_result r);
