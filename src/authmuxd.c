@@ -256,7 +256,7 @@ load_all(struct settings *s)
 	/* with a module missing, its keys would look unknown: say nothing
 	 * misleading */
 	if (ch != NULL || s->mechanisms == NULL)
-		conf_warn_unclaimed(conf);
+		conf_warn_unclaimed(conf, s->mechanisms);
 	if (ch == NULL || conf->errors > 0) {
 		unsigned int n = conf->errors + (ch == NULL && s->mechanisms);
 

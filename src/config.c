@@ -333,16 +333,24 @@ conf_check_options(struct am_conf *conf, const struct am_option *opts)
 }
 
 void
-conf_warn_unclaimed(struct am_conf *conf)
+conf_warn_unclaimed(struct am_conf *conf, const char *backends)
 {
+	bool ldap = false;
+	const char *p;
 	size_t i;
 
+	/* is "ldap" one of the words of the -a list? */
+	for (p = backends; p != NULL && (p = strstr(p, "ldap")) != NULL;
+	    p += 4)
+		if ((p == backends || p[-1] == ',') && (p[4] == '\0' ||
+		    p[4] == ','))
+			ldap = true;
 	for (i = 0; i < conf->n; i++) {
 		struct am_conf_entry *e = &conf->v[i];
 
 		if (e->claimed)
 			continue;
-		if (strncmp(e->key, "ldap_", 5) == 0)
+		if (strncmp(e->key, "ldap_", 5) == 0 && !ldap)
 			am_conf_warn_at(conf, e, "unused: the ldap backend "
 			    "is not in the chain (-a)");
 		else

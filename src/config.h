@@ -48,8 +48,9 @@ const struct am_conf_entry *conf_find(const struct am_conf *conf,
 /* Check every value of the keys in opts against its type, mark those keys
  * claimed; errors are counted and logged. */
 void conf_check_options(struct am_conf *conf, const struct am_option *opts);
-/* Warn about each key not claimed by any table. */
-void conf_warn_unclaimed(struct am_conf *conf);
+/* Warn about each key not claimed by any table; backends is the -a list
+ * (may be NULL), to tell "ldap_* unused" from "unknown key". */
+void conf_warn_unclaimed(struct am_conf *conf, const char *backends);
 
 /* Report at one entry, as am_conf_error/am_conf_warn do for a key. */
 void am_conf_error_at(struct am_conf *conf, const struct am_conf_entry *e,

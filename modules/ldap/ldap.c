@@ -1392,15 +1392,18 @@ ldapb_preinit(const struct am_conf *conf, void **state, const char **error_r)
 	pthread_cond_init(&st->cv, NULL);
 
 	st->bind_dn = dup_opt(conf, "ldap_bind_dn", NULL, &oom);
-	st->bind_pw = dup_opt(conf, "ldap_password",
-	    am_conf_str(conf, "ldap_bind_pw", NULL), &oom);
+	/* saslauthd's aliases: either key, whichever is not empty */
+	s = am_conf_str(conf, "ldap_password", "");
+	st->bind_pw = dup_opt(conf, s[0] != '\0' ? "ldap_password" :
+	    "ldap_bind_pw", NULL, &oom);
 	st->version = (int)am_conf_int(conf, "ldap_version", 3);
 	st->search_base = dup_opt(conf, "ldap_search_base", "", &oom);
 	st->filter = dup_opt(conf, "ldap_filter", "(uid=%u)", &oom);
 	st->password_attr = dup_opt(conf, "ldap_password_attr",
 	    "userPassword", &oom);
-	st->default_realm = dup_opt(conf, "ldap_default_realm",
-	    am_conf_str(conf, "ldap_default_domain", NULL), &oom);
+	s = am_conf_str(conf, "ldap_default_realm", "");
+	st->default_realm = dup_opt(conf, s[0] != '\0' ?
+	    "ldap_default_realm" : "ldap_default_domain", NULL, &oom);
 	st->size_limit = (int)am_conf_int(conf, "ldap_size_limit", 1);
 	st->time_limit = am_conf_int(conf, "ldap_time_limit", 5);
 	st->timeout = am_conf_int(conf, "ldap_timeout", 5);

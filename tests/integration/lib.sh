@@ -120,12 +120,14 @@ wait_socket() {
 	return 1
 }
 
-# start_daemon [EXTRA FLAGS...]: foreground daemon, file backend, $CONF.
+# start_daemon [EXTRA FLAGS...]: foreground daemon, $CONF, the backends
+# in $MECH (default: file).
 start_daemon() {
-	[ -f "$MODDIR/file.so" ] || skip "the file backend is not built (configure --with-file)"
+	_m=${MECH:-file}
+	[ -f "$MODDIR/${_m%%,*}.so" ] || skip "the ${_m%%,*} backend is not built (configure --with-${_m%%,*})"
 	[ -f "$CONF" ] || write_conf
 	# shellcheck disable=SC2086
-	${AUTHMUXD_WRAPPER:-} "$AUTHMUXD" -d -a file -m "$RUN" -O "$CONF" \
+	${AUTHMUXD_WRAPPER:-} "$AUTHMUXD" -d -a "$_m" -m "$RUN" -O "$CONF" \
 	    --module-dir "$MODDIR" "$@" >>"$LOG" 2>&1 &
 	DAEMON_PID=$!
 	wait_socket

@@ -135,7 +135,7 @@ test_claims(void)
 	conf_check_options(c, opts);
 	ok(c->v[0].claimed && !c->v[1].claimed && !c->v[2].claimed,
 	    "only keys in a table are claimed");
-	conf_warn_unclaimed(c);
+	conf_warn_unclaimed(c, "file");
 	ok(c->warnings == 2 && c->errors == 0,
 	    "unknown keys are warnings, not errors (%u warnings)",
 	    c->warnings);
