@@ -63,6 +63,9 @@
 
 #include <lber.h>
 #include <ldap.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include "expand.h"
@@ -537,6 +540,94 @@ conn_open(struct ldapb *st, size_t si, unsigned int gen, int *rc_r,
 	return c;
 }
 
+/* Is server si's transport TLS (ldaps://, or StartTLS)? */
+static bool
+uses_tls(const struct ldapb *st, size_t si)
+{
+	return st->srv[si].tls ||
+	    strncasecmp(st->srv[si].uri, "ldaps:", 6) == 0;
+}
+
+/* Check the DER certificate against our CAs and the server's name with
+ * OpenSSL; describe the first problem in why, or return false. */
+static bool
+cert_problem(const struct ldapb *st, const char *uri,
+    const struct berval *der, char *why, size_t wlen)
+{
+	const unsigned char *p = (const unsigned char *)der->bv_val;
+	X509 *x = d2i_X509(NULL, &p, (long)der->bv_len);
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	LDAPURLDesc *lud = NULL;
+	char subj[160] = "?", iss[160] = "?";
+	bool bad = false;
+
+	if (x == NULL || store == NULL || ctx == NULL)
+		goto out;
+	X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+	X509_NAME_oneline(X509_get_issuer_name(x), iss, sizeof(iss));
+	if ((st->cacert_file != NULL || st->cacert_dir != NULL) ?
+	    X509_STORE_load_locations(store, st->cacert_file,
+	    st->cacert_dir) != 1 : X509_STORE_set_default_paths(store) != 1)
+		goto out;
+	if (X509_STORE_CTX_init(ctx, store, x, NULL) != 1)
+		goto out;
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(why, wlen, "TLS: certificate refused: %s (subject "
+		    "%s, issuer %s)", X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)), subj, iss);
+		bad = true;
+	} else if (ldap_url_parse(uri, &lud) == LDAP_URL_SUCCESS &&
+	    lud->lud_host != NULL && lud->lud_host[0] != '\0' &&
+	    X509_check_ip_asc(x, lud->lud_host, 0) != 1 &&
+	    X509_check_host(x, lud->lud_host, 0, 0, NULL) != 1) {
+		snprintf(why, wlen, "TLS: certificate refused: it is not for "
+		    "%s (subject %s)", lud->lud_host, subj);
+		bad = true;
+	}
+out:
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(x);
+	return bad;
+}
+
+/*
+ * libldap built with GnuTLS (Debian's) reports a refused certificate as
+ * "(unknown error code)".  To log what is wrong, fetch the certificate
+ * over a second connection that does not verify it (nothing is sent on
+ * it but the handshake) and check it with OpenSSL against the same CAs.
+ */
+static void
+explain_tls(struct ldapb *st, size_t si, char *why, size_t wlen)
+{
+	const struct ldapb_server *s = &st->srv[si];
+	struct berval der = { 0 };
+	int never = LDAP_OPT_X_TLS_NEVER, zero = 0, rc;
+	char ignore[LDAPB_WHY_MAX];
+	LDAP *ld;
+
+	if (!uses_tls(st, si) || ldap_initialize(&ld, s->uri) != LDAP_SUCCESS)
+		return;
+	if (set_options(st, ld, true, ignore, sizeof(ignore)) == 0 &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &never) ==
+	    LDAP_OPT_SUCCESS &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) ==
+	    LDAP_OPT_SUCCESS) {
+		rc = s->tls ? ldap_start_tls_s(ld, NULL, NULL) :
+		    ldap_connect(ld);
+		if (rc == LDAP_SUCCESS && ldap_get_option(ld,
+		    LDAP_OPT_X_TLS_PEERCERT, &der) == LDAP_OPT_SUCCESS &&
+		    der.bv_val != NULL) {
+			cert_problem(st, s->uri, &der, why, wlen);
+			ber_memfree(der.bv_val);
+		}
+	}
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
 static void
 conn_close(struct ldapb_conn *c)
 {
@@ -678,6 +769,8 @@ pool_get(struct ldapb *st, bool service, bool fresh, bool *opened,
 		}
 		/* StartTLS failed, or the handle could not be set up: this
 		 * server cannot be used now */
+		if (rc != LDAP_LOCAL_ERROR)
+			explain_tls(st, si, why, sizeof(why));
 		mark_down(st, si, why);
 	}
 }
@@ -750,6 +843,8 @@ run_op(struct ldapb *st, bool service, ldapb_op op, void *arg,
 			fresh = true;
 			continue;
 		}
+		if (opened && rc != LDAP_TIMEOUT)
+			explain_tls(st, c->srv, why, sizeof(why));
 		mark_down(st, c->srv, why);
 		conn_close(c);
 		fresh = false;
