@@ -740,8 +740,12 @@ pool_get(struct ldapb *st, bool service, bool fresh, bool *opened,
 				stale = c;
 				continue;
 			}
-			if (!fresh && (pick == NULL ||
-			    c->service_bound == service))
+			/* Only a connection in the state wanted: converting
+			 * one costs a bind now and another when it is
+			 * converted back.  A full pool converts rather than
+			 * opening more. */
+			if (!fresh && pick == NULL && (c->service_bound ==
+			    service || st->nidle >= LDAPB_MAX_IDLE))
 				pick = pp;
 			pp = &c->next;
 		}
