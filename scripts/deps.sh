@@ -1,10 +1,11 @@
 # deps.sh -- the Debian packages authmuxd needs, sourced by the scripts.
 # Build: compiler, autotools, libraries.  Test: the real peers the
-# integration tests talk to (testsaslauthd from sasl2-bin, libsasl2) and
-# the tools that made the hash vectors.
+# integration tests talk to (testsaslauthd from sasl2-bin, libsasl2, slapd
+# and its tools) and the tools that made the hash vectors.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
-TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile"
+TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile
+ slapd ldap-utils openssl"
 
 # install_missing PKG...: apt-get the packages that are not installed.
 install_missing() {
@@ -19,6 +20,10 @@ install_missing() {
 		echo "!! missing packages:$missing -- install them as root (apt-get install$missing)" >&2
 		return 1
 	fi
+	# slapd's package would otherwise set up and start a directory of its
+	# own on port 389 of every interface; the tests start their own
+	echo "slapd slapd/no_configuration boolean true" |
+		$SUDO debconf-set-selections 2>/dev/null
 	$SUDO apt-get update -qq &&
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
