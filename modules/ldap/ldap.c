@@ -48,6 +48,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1485,6 +1486,19 @@ ldapb_preinit(const struct am_conf *conf, void **state, const char **error_r)
 	size_t i;
 	int rc;
 
+	/*
+	 * Stay loaded when the daemon dlcloses this module after a reload:
+	 * libldap initialises libsasl2 and GnuTLS once per load, and those
+	 * one-time allocations would be lost again with every SIGHUP.
+	 */
+	{
+		Dl_info di;
+
+		if (dladdr((void *)ldapb_preinit, &di) != 0 &&
+		    di.dli_fname != NULL)
+			(void)dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD |
+			    RTLD_NODELETE);
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		goto nomem;
 	pthread_mutex_init(&st->mu, NULL);
