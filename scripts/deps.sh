@@ -5,7 +5,17 @@
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile
- slapd ldap-utils openssl"
+ slapd ldap-utils openssl
+ dpkg-dev debhelper lintian rpm postfix swaks systemd"
+
+# the package tests, run by ./run-tests after "make check"
+PACKAGE_TESTS="tests/package/deb.sh tests/package/rpm.sh"
+
+# debconf answers for the test packages: no system directory from slapd
+# (the tests start their own) and no Postfix configuration (the package
+# test writes its own, on loopback)
+PRESEED="slapd slapd/no_configuration boolean true
+postfix postfix/main_mailer_type select No configuration"
 
 # install_missing PKG...: apt-get the packages that are not installed.
 install_missing() {
@@ -20,10 +30,9 @@ install_missing() {
 		echo "!! missing packages:$missing -- install them as root (apt-get install$missing)" >&2
 		return 1
 	fi
-	# slapd's package would otherwise set up and start a directory of its
-	# own on port 389 of every interface; the tests start their own
-	echo "slapd slapd/no_configuration boolean true" |
-		$SUDO debconf-set-selections 2>/dev/null
+	# slapd's and postfix's packages would otherwise set up and start
+	# servers of their own on every interface
+	echo "$PRESEED" | $SUDO debconf-set-selections 2>/dev/null
 	$SUDO apt-get update -qq &&
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }

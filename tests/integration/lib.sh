@@ -56,6 +56,9 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# not COMMAND...: the command fails (for check).
+not() { ! "$@"; }
+
 # both TEST1... -- TEST2...: both commands succeed (for check, which
 # runs one command: "check DESC [ a ] && [ b ]" would test only [ a ]).
 both() {
