@@ -203,7 +203,14 @@ check "THREADS reaches the daemon (-n 3)" \
     sh -c "tr '\\0' ' ' < /proc/$(cat "$PIDFILE")/cmdline | grep -q -- ' -n 3 '"
 
 # --- the systemd units -------------------------------------------------------
-systemd-analyze verify /lib/systemd/system/authmuxd.service \
+# it also opens the Documentation= man pages, which a machine that keeps
+# no man pages (dpkg path-exclude) cannot; the package's own list has them
+man_check=
+if ! man -w authmuxd >/dev/null 2>&1; then
+	echo "# no man pages installed here: systemd-analyze verify --man=no"
+	man_check=--man=no
+fi
+systemd-analyze verify $man_check /lib/systemd/system/authmuxd.service \
     /lib/systemd/system/authmuxd.socket >"$T/verify.log" 2>&1
 vrc=$?
 sed 's/^/#   systemd-analyze: /' "$T/verify.log"
