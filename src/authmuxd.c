@@ -723,7 +723,8 @@ main(int argc, char *argv[])
 fail:
 	close_sockets();
 	dispatch_stop();
-	chain_unref(ch);
+	/* on this thread: no teardown thread may outlive the exit */
+	chain_unref_wait(ch);
 	chain_unref_wait(running_chain);
 	loop_free();
 	report_start(status_fd, status);
