@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "sdnotify.h"
 
 #define DEFAULT_THREADS		5
 #define DEFAULT_READ_TIMEOUT	5	/* seconds */
@@ -37,6 +38,7 @@
 #define DEFAULT_CACHE_NEG_TTL	60
 #define DEFAULT_CACHE_STALE	3600
 #define MAX_LISTEN		16
+#define MAX_INHERITED		16	/* sockets from the service manager */
 
 static const struct am_option core_options[] = {
 	{ "mechanisms", AM_OPT_STRING, 0, 0 },
@@ -66,7 +68,8 @@ static const struct am_option core_options[] = {
 struct settings {
 	const char *mechanisms;
 	const char *run_dir;
-	const char *listen[MAX_LISTEN];
+	char mux[4096];		/* run_dir/mux */
+	const char *listen[MAX_LISTEN];	/* other paths, each once */
 	unsigned int nlisten;
 	unsigned int threads;
 	unsigned int read_timeout_ms;
@@ -97,10 +100,16 @@ static volatile sig_atomic_t got_term, got_hup;
 static bool shutting_down;
 static struct loop_timer shutdown_timer;
 static uint64_t shutdown_started;
-static struct listen_sock socks[MAX_LISTEN];
+/* the configured paths first (nconfigured), then the service manager's
+ * other sockets */
+static struct listen_sock socks[MAX_LISTEN + MAX_INHERITED];
+static unsigned int nsocks, nconfigured;
+/* passed by the service manager and not yet in socks[] (fd -1: taken) */
+static struct listen_sock inherited[MAX_INHERITED];
+static unsigned int ninherited;
+static int listen_fds;		/* LISTEN_FDS, still to be looked at */
 static struct listen_sock ctl_sock = { .fd = -1 };
 static char ctl_path[4096];
-static unsigned int nsocks;
 static struct settings cur;
 static char pid_path[4096];
 static struct chain *running_chain;
@@ -121,14 +130,17 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: authmuxd [-cdflrvVh] -a backend[,backend...] [-O file] "
 	    "[-m dir]\n"
-	    "                [-n threads] [-s size] [-t ttl] [--check-config] "
-	    "[--module-dir dir]\n"
+	    "                [-L path] [-n threads] [-s size] [-t ttl] "
+	    "[--check-config]\n"
+	    "                [--module-dir dir]\n"
 	    "  -a LIST    backends to ask, in order (e.g. file or "
 	    "shadow,pam)\n"
 	    "  -O FILE    configuration file (--config), saslauthd.conf "
 	    "syntax\n"
 	    "  -m DIR     socket directory; the socket is DIR/mux "
 	    "(default %s)\n"
+	    "  -L PATH    one more socket (--listen; repeatable), as a "
+	    "listen line\n"
 	    "  -n N       worker threads (default %d)\n"
 	    "  -r         pass login@realm to the backends\n"
 	    "  -d         foreground, log to stderr, debug\n"
@@ -156,6 +168,20 @@ parse_mode(const char *s, mode_t *out)
 		return -1;
 	*out = (mode_t)m;
 	return 0;
+}
+
+/* Whether path is run_dir/mux or one of the listen paths so far. */
+static bool
+listed(const struct settings *s, const char *path)
+{
+	unsigned int i;
+
+	if (listen_same_path(path, s->mux))
+		return true;
+	for (i = 0; i < s->nlisten; i++)
+		if (listen_same_path(path, s->listen[i]))
+			return true;
+	return false;
 }
 
 /* Turn the conf into settings; problems are counted in conf. */
@@ -220,10 +246,21 @@ settings_load(struct am_conf *conf, struct settings *s)
 		am_conf_error_at(conf, e, "\"%.20s\" is not an octal mode",
 		    e->value);
 
-	/* the -m directory's mux first, then every listen line */
+	/* the -m directory's mux first, then every listen line (-L last);
+	 * a path given twice is one socket: a packaging wrapper may add the
+	 * Postfix chroot path that -m already names */
+	if ((size_t)snprintf(s->mux, sizeof(s->mux), "%s/mux", s->run_dir) >=
+	    sizeof(s->mux))
+		am_conf_error(conf, "run_dir", "path too long");
 	for (i = 0; i < conf->n; i++) {
 		if (strcmp(conf->v[i].key, "listen") != 0)
 			continue;
+		if (listed(s, conf->v[i].value)) {
+			log_debug("listen: %s is run_dir/mux or an earlier "
+			    "listen path; skipped",
+			    conf->v[i].value);
+			continue;
+		}
 		if (s->nlisten == MAX_LISTEN - 1) {
 			am_conf_error_at(conf, &conf->v[i], "more than %d "
 			    "listen paths", MAX_LISTEN - 1);
@@ -309,22 +346,24 @@ apply_cache(const struct settings *s, const struct settings *old)
 	    s->cache_neg_ttl, s->cache_stale);
 }
 
+/* Whether s names the sockets we listen on (the service manager's
+ * extra ones do not count: they are not configured). */
 static bool
 same_sockets(const struct settings *s)
 {
-	char mux[4096];
 	unsigned int i;
 
-	snprintf(mux, sizeof(mux), "%s/mux", s->run_dir);
-	if (nsocks != s->nlisten + 1 || strcmp(socks[0].path, mux) != 0)
+	if (nconfigured != s->nlisten + 1 ||
+	    !listen_same_path(socks[0].path, s->mux))
 		return false;
 	for (i = 0; i < s->nlisten; i++)
-		if (strcmp(socks[i + 1].path, s->listen[i]) != 0)
+		if (!listen_same_path(socks[i + 1].path, s->listen[i]))
 			return false;
 	return true;
 }
 
-static void
+/* Returns 0, or -1 when the old configuration is still serving. */
+static int
 reload(void)
 {
 	struct settings s;
@@ -332,16 +371,11 @@ reload(void)
 
 	log_info("SIGHUP: reloading %s", conf_path ? conf_path :
 	    "(no configuration file)");
-	if ((ch = load_all(&s)) == NULL) {
-		log_warnx("reload failed; still serving with the old "
-		    "configuration");
-		return;
-	}
+	if ((ch = load_all(&s)) == NULL)
+		return -1;
 	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
-		log_warnx("reload failed; still serving with the old "
-		    "configuration");
 		chain_unref(ch);
-		return;
+		return -1;
 	}
 	if (s.threads != cur.threads)
 		log_warnx("threads: changing %u to %u needs a restart",
@@ -366,6 +400,7 @@ reload(void)
 	s.threads = cur.threads;
 	cur = s;
 	log_info("reloaded: backends %s", ch->names);
+	return 0;
 }
 
 static void
@@ -375,7 +410,10 @@ close_sockets(void)
 
 	for (i = 0; i < nsocks; i++)
 		listen_close(&socks[i]);
-	nsocks = 0;
+	nsocks = nconfigured = 0;
+	for (i = 0; i < ninherited; i++)
+		listen_close(&inherited[i]);
+	ninherited = 0;
 	listen_close(&ctl_sock);
 }
 
@@ -401,12 +439,23 @@ on_wakeup(void)
 	dispatch_complete();
 	if (got_hup && !shutting_down) {
 		got_hup = 0;
-		reload();
+		sdnotify_reloading("Reloading the configuration");
+		if (reload() == 0) {
+			sdnotify("READY=1\nSTATUS=Reloaded: backends %s",
+			    running_chain->names);
+		} else {
+			log_warnx("reload failed; still serving with the old "
+			    "configuration");
+			sdnotify("READY=1\nSTATUS=Reload failed; still "
+			    "serving with the old configuration");
+		}
 	}
 	if (got_term && !shutting_down) {
 		shutting_down = true;
 		log_info("stopping: finishing %u request(s) in flight",
 		    dispatch_in_flight());
+		sdnotify("STOPPING=1\nSTATUS=Stopping: finishing %u "
+		    "request(s) in flight", dispatch_in_flight());
 		loop_stop_accepting();
 		close_sockets();
 		shutdown_started = loop_now_ms();
@@ -502,44 +551,111 @@ raise_fd_limit(unsigned int want)
 		    (unsigned long)rl.rlim_cur, want - 64);
 }
 
+/* Check the descriptors the service manager passed into inherited[]. */
+static void
+take_listen_fds(void)
+{
+	int fd;
+
+	for (fd = SDNOTIFY_LISTEN_FDS_START;
+	    fd < SDNOTIFY_LISTEN_FDS_START + listen_fds; fd++) {
+		if (ninherited == MAX_INHERITED) {
+			log_warnx("descriptor %d from the service manager: "
+			    "more than %d sockets; closed", fd, MAX_INHERITED);
+			close(fd);
+		} else if (listen_inherit(fd, &inherited[ninherited]) == 0)
+			ninherited++;
+	}
+	listen_fds = 0;
+}
+
+/* Move the service manager's socket for path (if any) to out. */
+static bool
+take_inherited(const char *path, struct listen_sock *out)
+{
+	unsigned int i;
+	char *p;
+
+	for (i = 0; i < ninherited; i++) {
+		if (inherited[i].fd == -1 || !listen_is(&inherited[i], path))
+			continue;
+		if (strcmp(path, inherited[i].path) == 0)
+			log_info("%s: socket from the service manager", path);
+		else
+			log_info("%s: socket from the service manager (bound "
+			    "as %s)", path, inherited[i].path);
+		*out = inherited[i];
+		inherited[i].fd = -1;
+		inherited[i].path = NULL;
+		/* named as configured, so that a reload compares alike */
+		if ((p = strdup(path)) != NULL) {
+			free(out->path);
+			out->path = p;
+		}
+		return true;
+	}
+	return false;
+}
+
+static int
+watch(const struct listen_sock *ls, const struct conn_proto *proto)
+{
+	if (loop_listen(ls->fd, proto) == -1) {
+		log_warn("cannot watch %s", ls->path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 start_listening(const struct settings *s)
 {
-	char mux[4096];
 	const char *paths[MAX_LISTEN];
 	unsigned int i, n = 0;
 	int r;
 
-	if ((size_t)snprintf(mux, sizeof(mux), "%s/mux", s->run_dir) >=
-	    sizeof(mux))
-		fatalx("run directory path too long");
-	paths[n++] = mux;
-	for (i = 0; i < s->nlisten; i++)
-		paths[n++] = s->listen[i];
-	for (i = 0; i < n; i++) {
-		if ((r = listen_open(paths[i], &s->dir, s->socket_mode,
-		    &socks[nsocks])) != 0)
-			return r;
-		if (loop_listen(socks[nsocks].fd, &dispatch_saslauthd) == -1) {
-			log_warn("cannot watch %s", paths[i]);
-			nsocks++;
-			return -1;
-		}
-		nsocks++;
-	}
+	take_listen_fds();
 	/* root only: the mode keeps others out, SO_PEERCRED makes sure */
 	if (s->control_socket != NULL)
 		snprintf(ctl_path, sizeof(ctl_path), "%s", s->control_socket);
 	else
 		snprintf(ctl_path, sizeof(ctl_path), "%s/%s", s->run_dir,
 		    CONTROL_SOCKET_NAME);
+	paths[n++] = s->mux;
+	for (i = 0; i < s->nlisten; i++)
+		paths[n++] = s->listen[i];
+	for (i = 0; i < n; i++) {
+		if (!take_inherited(paths[i], &socks[nsocks]) &&
+		    (r = listen_open(paths[i], &s->dir, s->socket_mode,
+		    &socks[nsocks])) != 0)
+			return r;
+		if (watch(&socks[nsocks++], &dispatch_saslauthd) == -1)
+			return -1;
+	}
+	nconfigured = nsocks;
+	/* the service manager's other sockets are served all the same */
+	for (i = 0; i < ninherited; i++) {
+		if (inherited[i].fd == -1)
+			continue;
+		if (listen_is(&inherited[i], ctl_path)) {
+			log_warnx("%s: the service manager passed a socket at "
+			    "the control socket's path; the control socket "
+			    "is always authmuxd's own: remove it from the "
+			    ".socket unit", inherited[i].path);
+			return -1;
+		}
+		log_info("%s: socket from the service manager, not a run_dir "
+		    "or listen path; serving it with the saslauthd protocol",
+		    inherited[i].path);
+		socks[nsocks] = inherited[i];
+		inherited[i].fd = -1;
+		inherited[i].path = NULL;
+		if (watch(&socks[nsocks++], &dispatch_saslauthd) == -1)
+			return -1;
+	}
 	if ((r = listen_open(ctl_path, &s->dir, 0600, &ctl_sock)) != 0)
 		return r;
-	if (loop_listen(ctl_sock.fd, &control_proto) == -1) {
-		log_warn("cannot watch %s", ctl_path);
-		return -1;
-	}
-	return 0;
+	return watch(&ctl_sock, &control_proto);
 }
 
 static void
@@ -558,6 +674,7 @@ main(int argc, char *argv[])
 		{ "module-dir", required_argument, NULL, 'M' },
 		{ "pid-file", required_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'n' },
+		{ "listen", required_argument, NULL, 'L' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'V' },
@@ -571,7 +688,7 @@ main(int argc, char *argv[])
 	bool verbose = false;
 
 	log_init("authmuxd", LOG_AUTH, true, false);
-	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:n:lrdfVvh", longopts,
+	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:L:n:lrdfVvh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -591,6 +708,10 @@ main(int argc, char *argv[])
 			break;
 		case 'm':
 			cli_set("run_dir", optarg);
+			break;
+		case 'L':
+			/* every one adds a socket, as listen lines do */
+			cli_set("listen", optarg);
 			break;
 		case 'n':
 			/* saslauthd's -n 0 means a process per connection;
@@ -642,6 +763,10 @@ main(int argc, char *argv[])
 	    access(SYSCONFDIR "/authmuxd.conf", F_OK) == 0)
 		conf_path = SYSCONFDIR "/authmuxd.conf";
 	log_set_debug(debug || verbose);
+	/* before forking: LISTEN_PID names this process, and a daemonized
+	 * child still tells the service manager */
+	sdnotify_init();
+	listen_fds = sdnotify_listen_fds();
 
 	if ((ch = load_all(&cur)) == NULL)
 		return 1;
@@ -700,6 +825,9 @@ main(int argc, char *argv[])
 	log_info("authmuxd %s ready: backends %s, %u threads, socket %s%s",
 	    PACKAGE_VERSION, running_chain->names, cur.threads, socks[0].path,
 	    nsocks > 1 ? " and more" : "");
+	sdnotify("READY=1\nSTATUS=Ready: backends %s, %u threads, %u "
+	    "socket(s)\nMAINPID=%ld", running_chain->names, cur.threads,
+	    nsocks, (long)getpid());
 	report_start(status_fd, 0);
 	log_also_stderr(false);
 
@@ -723,7 +851,8 @@ main(int argc, char *argv[])
 fail:
 	close_sockets();
 	dispatch_stop();
-	chain_unref(ch);
+	/* on this thread: no teardown thread may outlive the exit */
+	chain_unref_wait(ch);
 	chain_unref_wait(running_chain);
 	loop_free();
 	report_start(status_fd, status);

@@ -2,12 +2,15 @@
  * listen.c -- create unix listening sockets the way an administrator
  * expects: missing directories are made with the configured owner and
  * mode, unsafe ones are refused, a stale socket is replaced, and a live
- * one means another instance is running.
+ * one means another instance is running.  Sockets the service manager
+ * made (socket activation) are checked and used as they are.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +166,7 @@ listen_open(const char *path, const struct listen_dir *ld, mode_t sock_mode,
 
 	out->fd = -1;
 	out->path = NULL;
+	out->inherited = false;
 	if (path[0] != '/') {
 		log_warnx("socket path %s is not absolute", path);
 		return -1;
@@ -221,9 +225,107 @@ listen_close(struct listen_sock *s)
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
-	if (s->path != NULL && lstat(s->path, &st) == 0 &&
+	/* the service manager's socket outlives us: it may start us again */
+	if (!s->inherited && s->path != NULL && lstat(s->path, &st) == 0 &&
 	    st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
 	free(s->path);
 	s->path = NULL;
+}
+
+/* What makes fd unusable as a listener, or NULL; sun gets its address. */
+static const char *
+inherited_problem(int fd, struct sockaddr_un *sun, socklen_t *len)
+{
+	int v;
+	socklen_t vlen = sizeof(v);
+
+	memset(sun, 0, sizeof(*sun));
+	*len = sizeof(*sun);
+	if (getsockname(fd, (struct sockaddr *)sun, len) == -1)
+		return errno == ENOTSOCK ? "not a socket" : strerror(errno);
+	if (sun->sun_family != AF_UNIX)
+		return "not a unix socket";
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vlen) == -1 ||
+	    v != SOCK_STREAM)
+		return "not a stream socket";
+	vlen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) == -1 ||
+	    !v)
+		return "not listening";
+	return NULL;
+}
+
+int
+listen_inherit(int fd, struct listen_sock *out)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	socklen_t len;
+	const char *why;
+	char path[sizeof(sun.sun_path) + 1];
+	size_t n;
+	int flags;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if ((why = inherited_problem(fd, &sun, &len)) != NULL) {
+		log_warnx("descriptor %d from the service manager: %s; "
+		    "closed (a .socket unit for authmuxd should hold "
+		    "ListenStream= unix socket paths only)", fd, why);
+		close(fd);
+		return -1;
+	}
+	n = len > offsetof(struct sockaddr_un, sun_path) ?
+	    len - offsetof(struct sockaddr_un, sun_path) : 0;
+	if (n == 0)
+		snprintf(path, sizeof(path), "(unnamed)");
+	else if (sun.sun_path[0] == '\0')
+		snprintf(path, sizeof(path), "@%.*s", (int)n - 1,
+		    sun.sun_path + 1);
+	else
+		snprintf(path, sizeof(path), "%.*s", (int)n, sun.sun_path);
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    (out->path = strdup(path)) == NULL) {
+		log_warn("descriptor %d from the service manager (%s)", fd,
+		    path);
+		close(fd);
+		return -1;
+	}
+	out->fd = fd;
+	out->inherited = true;
+	/* for listen_is(): the same file under another path */
+	if (path[0] == '/' && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		out->dev = st.st_dev;
+		out->ino = st.st_ino;
+	}
+	return 0;
+}
+
+bool
+listen_same_path(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b) {
+		if (*a == '/') {
+			while (a[1] == '/')
+				a++;
+			while (b[1] == '/')
+				b++;
+		}
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+bool
+listen_is(const struct listen_sock *s, const char *path)
+{
+	struct stat st;
+
+	if (listen_same_path(s->path, path))
+		return true;
+	return s->ino != 0 && stat(path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino;
 }

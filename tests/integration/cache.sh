@@ -6,13 +6,7 @@
 # "testmod: call N" for every request that reaches the backends.
 . "$top_srcdir/tests/integration/lib.sh"
 
-TM="$top_builddir/tests/integration/.libs"
-[ -f "$TM/testmod.so" ] || skip "test module not built"
-[ -f "$MODDIR/file.so" ] || skip "the file backend is not built (configure --with-file)"
-mkdir -p "$T/mods"
-ln -s "$MODDIR/file.so" "$T/mods/file.so"
-ln -s "$TM/testmod.so" "$T/mods/testmod.so"
-MODDIR="$T/mods"
+use_testmod
 
 # a password file of our own, to change under the daemon
 cp "$USERS" "$T/users.passwd"

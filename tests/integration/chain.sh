@@ -3,12 +3,7 @@
 # test module in front of the real file backend.
 . "$top_srcdir/tests/integration/lib.sh"
 
-TM="$top_builddir/tests/integration/.libs"
-[ -f "$TM/testmod.so" ] || skip "test module not built"
-mkdir -p "$T/mods"
-ln -s "$MODDIR/file.so" "$T/mods/file.so"
-ln -s "$TM/testmod.so" "$T/mods/testmod.so"
-MODDIR="$T/mods"
+use_testmod
 
 OK='0: OK "Success."'
 NO='0: NO "authentication failed"'

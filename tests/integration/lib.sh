@@ -144,6 +144,18 @@ stop_daemon() {
 	return $rc
 }
 
+# use_testmod: MODDIR becomes a directory of the test's own holding the
+# test backend (testmod.c) next to file.so; skips when either is not built.
+use_testmod() {
+	_tm="$top_builddir/tests/integration/.libs/testmod.so"
+	[ -f "$_tm" ] || skip "test module not built"
+	[ -f "$MODDIR/file.so" ] || skip "the file backend is not built (configure --with-file)"
+	mkdir -p "$T/mods"
+	ln -s "$MODDIR/file.so" "$T/mods/file.so"
+	ln -s "$_tm" "$T/mods/testmod.so"
+	MODDIR="$T/mods"
+}
+
 alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
 
 done_testing() {

@@ -8,15 +8,23 @@
  *   failure delay, "hang" sleeps testmod_hang_ms (default 3000) then OK.
  * Any other user: AM_NOUSER, so the chain asks the next backend.
  *
+ * The password "env" runs a child process (/bin/sh) that looks for the
+ * service manager's variables (NOTIFY_SOCKET, LISTEN_*) in its
+ * environment, as a PAM helper would inherit them: OK when it finds
+ * none, DENY when it does (and prints them to the daemon's stderr).
+ *
  * testmod_down_file: PATH -- while that file exists, every request is
  * AM_TEMPFAIL ("test server down"), whoever asks: a backend outage.
+ * testmod_init_ms: N -- init sleeps N ms (default 0): a slow start.
  * Each verify logs "testmod: call N" (N counts per instance), so tests
  * can tell whether a request reached the backends at all.
  */
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,13 +34,14 @@
 static const struct am_option options[] = {
 	{ "testmod_hang_ms", AM_OPT_INT, 0, 60000 },
 	{ "testmod_down_file", AM_OPT_PATH, 0, 0 },
+	{ "testmod_init_ms", AM_OPT_INT, 0, 60000 },
 	{ NULL, 0, 0, 0 }
 };
 
 /* Per instance: after a reload the old and the new chain run side by
  * side in the same loaded module. */
 struct tm_state {
-	long hang_ms;
+	long hang_ms, init_ms;
 	char *down_file;		/* NULL: never down */
 	atomic_ulong calls;
 };
@@ -48,6 +57,7 @@ tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		return -1;
 	}
 	st->hang_ms = am_conf_int(conf, "testmod_hang_ms", 3000);
+	st->init_ms = am_conf_int(conf, "testmod_init_ms", 0);
 	st->down_file = NULL;
 	atomic_init(&st->calls, 0);
 	if ((down = am_conf_str(conf, "testmod_down_file", NULL)) != NULL &&
@@ -58,6 +68,47 @@ tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 	}
 	*state = st;
 	return 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+tm_init(void *state, const char **error_r)
+{
+	struct tm_state *st = state;
+
+	(void)error_r;
+	sleep_ms(st->init_ms);
+	return 0;
+}
+
+/* What a child of the daemon inherits. */
+static enum am_result
+tm_env(struct am_verdict *v)
+{
+	extern char **environ;
+	char *argv[] = { "sh", "-c", "env | grep -E "
+	    "'^(NOTIFY_SOCKET|LISTEN_(PID|FDS|FDNAMES))=' >&2 && exit 1; "
+	    "exit 0", NULL };
+	pid_t pid;
+	int status;
+
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0 ||
+	    waitpid(pid, &status, 0) == -1) {
+		snprintf(v->reason, sizeof(v->reason), "cannot run /bin/sh");
+		return AM_TEMPFAIL;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return AM_OK;
+	snprintf(v->reason, sizeof(v->reason), "a child process sees "
+	    "NOTIFY_SOCKET or LISTEN_*");
+	return AM_DENY;
 }
 
 static enum am_result
@@ -88,12 +139,11 @@ tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
 		return AM_DENY;
 	}
 	if (strcmp(p, "hang") == 0) {
-		struct timespec ts = { st->hang_ms / 1000,
-		    (st->hang_ms % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);
+		sleep_ms(st->hang_ms);
 		return AM_OK;
 	}
+	if (strcmp(p, "env") == 0)
+		return tm_env(v);
 	snprintf(v->reason, sizeof(v->reason), "wrong password");
 	return AM_DENY;
 }
@@ -115,6 +165,7 @@ const struct am_module authmux_module = {
 	.description = "test backend",
 	.options = options,
 	.preinit = tm_preinit,
+	.init = tm_init,
 	.verify = tm_verify,
 	.deinit = tm_deinit,
 };

@@ -7,6 +7,7 @@
  *   wire -f SOCK trickle HEX DELAY_MS
  *   wire -f SOCK idle N SECONDS
  *   wire -f SOCK latency COUNT LOGIN PASSWORD
+ *   wire monotonic
  *
  * send, req and trickle end with one outcome line, after reading until
  * the server closes or 10 s pass with nothing new:
@@ -25,7 +26,9 @@
  *
  * idle prints "closed-by-server: K of N"; latency prints
  * "ok: X no: Y max_ms: Z p50_ms: W" (a request with no reply counts as
- * no, and stderr says how many there were).
+ * no, and stderr says how many there were).  monotonic prints
+ * CLOCK_MONOTONIC in microseconds, the clock of sd_notify's
+ * MONOTONIC_USEC.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -70,7 +73,8 @@ usage(void)
 	    "       wire -f SOCK req LOGIN PASSWORD SERVICE REALM [ADDR]\n"
 	    "       wire -f SOCK trickle HEX DELAY_MS\n"
 	    "       wire -f SOCK idle N SECONDS\n"
-	    "       wire -f SOCK latency COUNT LOGIN PASSWORD\n");
+	    "       wire -f SOCK latency COUNT LOGIN PASSWORD\n"
+	    "       wire monotonic\n");
 	exit(1);
 }
 
@@ -499,6 +503,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 1 && strcmp(argv[0], "monotonic") == 0) {
+		printf("%lld\n", (long long)now_us());
+		return 0;
+	}
 	if (sockpath == NULL || argc < 1)
 		usage();
 	if (strlen(sockpath) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
