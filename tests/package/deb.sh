@@ -31,6 +31,12 @@ fi
 if pgrep -x master >/dev/null; then
 	skip "Postfix is running here; this test reconfigures it"
 fi
+if [ -S /run/saslauthd/mux ]; then
+	skip "a daemon has /run/saslauthd/mux (saslauthd?); stop it first"
+fi
+# an empty /run/saslauthd left by an earlier saslauthd or test (every
+# daemon makes it again at start): the purge removes it, so start clean
+if [ -d /run/saslauthd ]; then rmdir /run/saslauthd 2>/dev/null; fi
 
 PKG="$T/pkg"
 SNAP_DIRS="/etc /usr /lib /var /run /opt /srv"
@@ -54,18 +60,28 @@ snapshot() {
 	    sort
 }
 
-# Docker's policy-rc.d forbids starting services; set it aside while dpkg
-# runs, so that the postinst starts the daemon as on a real system
+# invoke-rc.d asks policy-rc.d before it starts or stops a service. Put
+# one in that records what the maintainer scripts ask for and says no
+# (101): a container has no runlevel, so invoke-rc.d would not start the
+# daemon anyway; the test starts it with the init script itself.
 POLICY=/usr/sbin/policy-rc.d
 dpkg_run() {
-	if [ -e "$POLICY" ]; then mv "$POLICY" "$T/policy-rc.d"; fi
+	if [ -e "$POLICY" ]; then mv "$POLICY" "$T/policy-rc.d.orig"; fi
+	printf '#!/bin/sh\necho "$*" >>%s\nexit 101\n' "$T/policy.calls" >"$POLICY"
+	chmod 755 "$POLICY"
+	touch "$T/policy.active"
 	"$@"; _rc=$?
-	if [ -e "$T/policy-rc.d" ]; then mv "$T/policy-rc.d" "$POLICY"; fi
+	policy_restore
 	return $_rc
+}
+policy_restore() {
+	[ -e "$T/policy.active" ] || return 0
+	rm -f "$POLICY" "$T/policy.active"
+	if [ -e "$T/policy-rc.d.orig" ]; then mv "$T/policy-rc.d.orig" "$POLICY"; fi
 }
 
 pkg_cleanup() {
-	if [ -e "$T/policy-rc.d" ]; then mv "$T/policy-rc.d" "$POLICY"; fi
+	policy_restore
 	postfix_restore 2>/dev/null
 	if dpkg-query -W -f='${Status}' authmuxd 2>/dev/null | grep -q installed; then
 		"$INIT" stop >/dev/null 2>&1
@@ -146,9 +162,13 @@ else
 	fail "dpkg -i installs both packages"; sed 's/^/#   /' "$T/install.log"
 fi
 sed 's/^/#   dpkg: /' "$T/install.log" | grep -i -E 'authmuxd|warn|error' | head
-i=0; while ! running && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-check "the postinst started the daemon (pid file, /usr/sbin/authmuxd)" running
-check "the group sasl exists" getent group sasl
+check "the postinst asks invoke-rc.d to start authmuxd" \
+    grep -Eqx 'authmuxd \(?start\)?' "$T/policy.calls"
+check "not running before the init script starts it" not running
+"$INIT" start >"$T/start.log" 2>&1
+check "init script: start (exit 0)" [ $? -eq 0 ]
+check "the daemon runs (pid file, /usr/sbin/authmuxd)" running
+check "the group sasl exists" sh -c "getent group sasl >/dev/null"
 check "the postinst added postfix to the group sasl" \
     sh -c "id -nG postfix | tr ' ' '\n' | grep -qx sasl"
 check "/run/saslauthd is root:sasl 0710" stat_is /run/saslauthd root:sasl 710
@@ -178,7 +198,8 @@ check "init script: reload keeps the same process" \
 expect_out "answers after the reload" 0 '0: OK "Success."' \
     tsa -u "$DEB_USER" -p "$DEB_PW"
 "$INIT" stop >/dev/null 2>&1
-check "init script: stop ends the daemon" not kill -0 "$pid1" 2>/dev/null
+# (a zombie may linger where PID 1 does not reap: look at its executable)
+check "init script: stop ends the daemon" not readlink "/proc/$pid1/exe"
 check "stop removes the sockets and the pid file" \
     both [ ! -e "$MUX" ] -- both [ ! -e "$CHROOT_MUX" ] -- [ ! -e "$PIDFILE" ]
 "$INIT" status >/dev/null 2>&1
