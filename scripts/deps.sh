@@ -5,7 +5,7 @@
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile
- slapd ldap-utils openssl"
+ slapd ldap-utils openssl rpm cpio"
 
 # install_missing PKG...: apt-get the packages that are not installed.
 install_missing() {
