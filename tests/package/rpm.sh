@@ -147,15 +147,19 @@ scriptlet() {
 }
 scriptlet preinstall >"$T/pre"
 check "%pre creates the group sasl when it is missing" \
-    grep -qE 'getent group sasl.*\|\| *groupadd -r sasl' "$T/pre"
+    grep -qE 'getent group sasl[ >].*\|\| *groupadd -r sasl([^[:alnum:]_-]|$)' "$T/pre"
 scriptlet postinstall >"$T/post"
 check "%post handles authmuxd.service and adds postfix to sasl" \
     both grep -q 'authmuxd\.service' "$T/post" -- grep -q 'usermod -a -G sasl postfix' "$T/post"
+# the fallbacks say disable and try-restart; Fedora's newer systemd
+# macros hand the units to systemd-update-helper
 scriptlet preuninstall >"$T/preun"
 check "%preun stops and disables authmuxd.service" \
-    both grep -q 'authmuxd\.service' "$T/preun" -- grep -qE 'disable|stop' "$T/preun"
+    both grep -q 'authmuxd\.service' "$T/preun" -- \
+    grep -qE 'disable --now|remove-system-units' "$T/preun"
 scriptlet postuninstall >"$T/postun"
-check "%postun restarts authmuxd.service on upgrade" grep -q 'try-restart' "$T/postun"
+check "%postun restarts authmuxd.service on upgrade" \
+    grep -qE 'try-restart|mark-restart-system-units' "$T/postun"
 # the scriptlets are sh; a syntax error would only show on a real system
 for s in pre post preun postun; do
 	check "%$s is valid sh" both [ -s "$T/$s" ] -- sh -n "$T/$s"
