@@ -6,7 +6,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile
  slapd ldap-utils openssl
- dpkg-dev debhelper lintian rpm postfix swaks systemd socat man-db"
+ dpkg-dev debhelper lintian rpm cpio postfix swaks systemd socat man-db"
 
 # the package tests, run by ./run-tests after "make check"
 PACKAGE_TESTS="tests/package/deb.sh tests/package/rpm.sh"
