@@ -497,6 +497,9 @@ conn_drain(struct conn *c)
 	ssize_t n;
 
 	n = read(c->io.fd, buf, sizeof(buf));
+	/* the rest of a request too large for c->in: a password, maybe */
+	if (n > 0)
+		explicit_bzero(buf, (size_t)n);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
