@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "saslauthd_proto.h"
+#include "wipe.h"
 
 /* How long a request that came in pieces may wait for a fifth field
  * (client address) after its fourth.  libsasl2 writes a request in one
@@ -218,6 +219,9 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&q_mtx);
 
 		verify(s);
+		/* the backends' libraries leave pieces of the password in
+		 * their stack frames (APR's MD5 contexts, for one) */
+		wipe_stack(WIPE_STACK_WORKER);
 
 		pthread_mutex_lock(&q_mtx);
 		s->next = done_head;
