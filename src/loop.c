@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "wipe.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32
@@ -298,6 +299,9 @@ loop_run(void)
 		n = epoll_wait(epfd, ev, MAX_EVENTS, 0);
 		if (n == 0) {
 			log_flush();
+			/* the cache's BLAKE2b leaves password blocks on this
+			 * stack; once per idle turn, not per request */
+			wipe_stack(WIPE_STACK_LOOP);
 			if (timeout != 0)
 				n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
 		}
