@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "privs.h"
 #include "sdnotify.h"
 
 #define DEFAULT_THREADS		5
@@ -688,6 +689,8 @@ main(int argc, char *argv[])
 	bool verbose = false;
 
 	log_init("authmuxd", LOG_AUTH, true, false);
+	/* before the configuration (ldap_password) or any password */
+	privs_harden();
 	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:L:n:lrdfVvh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
