@@ -4,7 +4,6 @@
  */
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "cache.h"
 #include "dispatch.h"
 #include "log.h"
+#include "peer.h"
 #include "saslauthd_proto.h"
 #include "wipe.h"
 
@@ -33,6 +33,7 @@ struct sreq {
 	double ms;			/* time the chain took */
 	struct cache_query q;		/* when the cache is on */
 	bool cached;			/* q is set */
+	struct peer peer;		/* who connected, for the log */
 	struct sreq *next;
 	bool queued;
 };
@@ -128,12 +129,41 @@ put_field(struct line *l, const char *name, const char *s, size_t max)
 }
 
 static void
+put_num(struct line *l, unsigned long v)
+{
+	char num[24], *p = num + sizeof(num);
+
+	*--p = '\0';
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	put(l, p);
+}
+
+/* [peer=uid U gid G pid P], as peer_text() writes it */
+static void
+put_peer(struct line *l, const struct peer *p)
+{
+	if (!p->known) {
+		put(l, " [peer=unknown]");
+		return;
+	}
+	put(l, " [peer=uid ");
+	put_num(l, (unsigned long)p->uid);
+	put(l, " gid ");
+	put_num(l, (unsigned long)p->gid);
+	put(l, " pid ");
+	put_num(l, (unsigned long)p->pid);
+	put(l, "]");
+}
+
+static void
 log_attempt(const struct sreq *s, const char *backend, double ms,
     const char *note)
 {
 	const struct proto_request *r = &s->req;
 	unsigned long tenths = (unsigned long)(ms * 10 + 0.5);
-	char num[32], *p = num + sizeof(num);
 	struct line l;
 
 	l.len = 0;
@@ -154,20 +184,13 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
 	put(&l, note);
 	if (r->addr[0] != '\0')
 		put_field(&l, " [client=", r->addr, 100);
+	put_peer(&l, &s->peer);
 	/* [time=N.Nms] without printf */
-	*--p = '\0';
-	*--p = ']';
-	*--p = 's';
-	*--p = 'm';
-	*--p = '0' + tenths % 10;
-	*--p = '.';
-	tenths /= 10;
-	do {
-		*--p = '0' + tenths % 10;
-		tenths /= 10;
-	} while (tenths > 0);
 	put(&l, " [time=");
-	put(&l, p);
+	put_num(&l, tenths / 10);
+	put(&l, ".");
+	put_num(&l, tenths % 10);
+	put(&l, "ms]");
 	l.buf[l.len] = '\0';
 	log_text(LOG_INFO, l.buf);
 }
@@ -465,19 +488,15 @@ grace_done(void *arg)
 }
 
 static void
-bad_request(struct conn *c, const struct proto_request *r)
+bad_request(struct conn *c, const struct sreq *s)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char who[64] = "";
+	const struct proto_request *r = &s->req;
+	char who[80];
 
-	/* name the local process that sends garbage; asked only here, so
-	 * good requests do not pay for it */
-	if (getsockopt(c->io.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		snprintf(who, sizeof(who), " from pid %ld uid %ld",
-		    (long)cred.pid, (long)cred.uid);
-	log_info("connection %lu: bad request%s: %s: %s; answered NO", c->id,
-	    who, proto_field_name(r->err_field), proto_strerror(r->err));
+	/* name the local process that sends garbage */
+	log_info("connection %lu: bad request [peer=%s]: %s: %s; answered NO",
+	    c->id, peer_text(&s->peer, who, sizeof(who)),
+	    proto_field_name(r->err_field), proto_strerror(r->err));
 	/* the client may still be sending the rest of a bad frame */
 	send_text(c, proto_error_reply(r->err), CONN_DRAIN);
 }
@@ -496,7 +515,7 @@ sasl_input(struct conn *c)
 		loop_timer_cancel(&s->timer);
 		explicit_bzero(&s->req.password, sizeof(s->req.password));
 		conn_hold(c);
-		bad_request(c, &s->req);
+		bad_request(c, s);
 		return 1;
 	case PROTO_COMPLETE4:
 		if (c->nreads > 1) {
@@ -532,6 +551,9 @@ sasl_attach(struct conn *c)
 	loop_timer_init(&s->timer, grace_done, s);
 	loop_timer_init(&s->watchdog, watchdog_fired, s);
 	c->data = s;
+	/* for every log line about this connection: SO_PEERCRED is what
+	 * the kernel saw at connect(2) */
+	peer_get(c->io.fd, &s->peer);
 	return 0;
 }
 
