@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "peer.h"
 #include "privs.h"
 #include "sdnotify.h"
 
@@ -63,6 +64,8 @@ static const struct am_option core_options[] = {
 	{ "cache_ttl", AM_OPT_INT, 1, 31536000 },
 	{ "cache_negative_ttl", AM_OPT_INT, 0, 86400 },
 	{ "cache_stale", AM_OPT_INT, 0, 31536000 },
+	{ "allow_users", AM_OPT_STRING, 0, 0 },
+	{ "allow_groups", AM_OPT_STRING, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -86,6 +89,7 @@ struct settings {
 	bool cache;
 	size_t cache_kib;
 	unsigned int cache_ttl, cache_neg_ttl, cache_stale;
+	struct peer_acl acl;		/* allow_users, allow_groups; owned */
 };
 
 /* Command-line values, kept to apply again on reload. */
@@ -272,6 +276,8 @@ settings_load(struct am_conf *conf, struct settings *s)
 	if (s->mechanisms == NULL)
 		am_conf_error(conf, "mechanisms", "no backend given: use -a "
 		    "(e.g. -a pam) or a mechanisms line");
+	if (peer_acl_load(conf, &s->acl) == -1)
+		fatal("out of memory");
 }
 
 /* Load the config and the chain.  Returns the chain or NULL (logged). */
@@ -305,6 +311,7 @@ load_all(struct settings *s)
 			chain_unref(ch);
 		else
 			conf_free(conf);
+		peer_acl_free(&s->acl);
 		return NULL;
 	}
 	return ch;
@@ -376,6 +383,7 @@ reload(void)
 		return -1;
 	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
 		chain_unref(ch);
+		peer_acl_free(&s.acl);
 		return -1;
 	}
 	if (s.threads != cur.threads)
@@ -399,6 +407,9 @@ reload(void)
 	running_chain = ch;
 	/* cur's strings live in the running chain's conf */
 	s.threads = cur.threads;
+	/* dispatch points at cur.acl: the new rule from the next
+	 * connection on */
+	peer_acl_free(&cur.acl);
 	cur = s;
 	log_info("reloaded: backends %s", ch->names);
 	return 0;
@@ -809,6 +820,7 @@ main(int argc, char *argv[])
 	}
 	if (chain_preinit(ch) == -1 || chain_init(ch) == -1)
 		goto fail;
+	dispatch_set_acl(&cur.acl);
 	dispatch_set_realm_join(cur.realm_join);
 	dispatch_set_backend_timeout(cur.backend_timeout_ms);
 	apply_cache(&cur, NULL);
@@ -849,6 +861,7 @@ main(int argc, char *argv[])
 		unlink(pid_path);
 	cache_free();
 	loop_free();
+	peer_acl_free(&cur.acl);
 	log_info("stopped");
 	return 0;
 fail:
@@ -858,6 +871,7 @@ fail:
 	chain_unref_wait(ch);
 	chain_unref_wait(running_chain);
 	loop_free();
+	peer_acl_free(&cur.acl);
 	report_start(status_fd, status);
 	return status;
 }

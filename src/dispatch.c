@@ -53,6 +53,7 @@ static struct sreq *spare;		/* loop thread only; wiped */
 static unsigned int nspare;
 static bool realm_join;
 static unsigned int backend_timeout_ms = 30000;
+static const struct peer_acl *acl;	/* loop thread only */
 
 void
 dispatch_set_chain(struct chain *ch)
@@ -74,6 +75,12 @@ void
 dispatch_set_backend_timeout(unsigned int ms)
 {
 	backend_timeout_ms = ms;
+}
+
+void
+dispatch_set_acl(const struct peer_acl *a)
+{
+	acl = a;
 }
 
 unsigned int
@@ -551,9 +558,19 @@ sasl_attach(struct conn *c)
 	loop_timer_init(&s->timer, grace_done, s);
 	loop_timer_init(&s->watchdog, watchdog_fired, s);
 	c->data = s;
-	/* for every log line about this connection: SO_PEERCRED is what
-	 * the kernel saw at connect(2) */
+	/* for every log line about this connection, and the access rule;
+	 * SO_PEERCRED is what the kernel saw at connect(2) */
 	peer_get(c->io.fd, &s->peer);
+	if (acl != NULL && !peer_allowed(acl, c->io.fd, &s->peer)) {
+		char who[80];
+
+		log_warnx("connection %lu: refused [peer=%s]: not root and not "
+		    "in allow_users or allow_groups; answered NO", c->id,
+		    peer_text(&s->peer, who, sizeof(who)));
+		/* before reading a byte of it; the client may be writing
+		 * its request still: drain it, or it would see a reset */
+		send_text(c, "NO", CONN_DRAIN);
+	}
 	return 0;
 }
 

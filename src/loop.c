@@ -674,6 +674,9 @@ listener_event(int fd, uint32_t events, void *arg)
 			conn_close(c, NULL);
 			continue;
 		}
+		/* it answered already (a refusal): nothing to read */
+		if (c->state != CONN_READING)
+			continue;
 		loop_timer_set(&c->deadline, read_timeout_ms);
 		log_debug("connection %lu: accepted (%u open)", c->id, nconns);
 		/* libsasl2 writes its request right after connect(), so it

@@ -44,7 +44,9 @@ struct conn_proto {
 	/* The read deadline passed with an incomplete request. */
 	void (*timeout)(struct conn *c);
 	/* Optional: per-connection state; called on accept and on free.
-	 * attach may refuse the connection (-1); it logs why. */
+	 * attach may refuse the connection (-1: closed at once; it logs
+	 * why), or answer it at once with conn_send (nothing is read
+	 * then). */
 	int (*attach)(struct conn *c);
 	void (*detach)(struct conn *c);
 };
