@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -700,6 +701,28 @@ start_listening(const struct settings *s)
 	return watch(&ctl_sock, &control_proto);
 }
 
+/* --check-config with user set: what init checks after the drop (files
+ * the user must be able to read), in a child that drops privileges. */
+static int
+init_as_user(struct chain *ch)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		privs_drop(&cur.privs);
+		_exit(chain_init(ch) == -1 ? 1 : 0);
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 static void
 version(void)
 {
@@ -816,6 +839,8 @@ main(int argc, char *argv[])
 		return 1;
 	if (check_only) {
 		r = chain_preinit(ch);
+		if (r == 0 && cur.privs.drop)
+			r = init_as_user(ch);
 		chain_unref_wait(ch);
 		if (r == -1)
 			return 1;

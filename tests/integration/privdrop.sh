@@ -131,6 +131,10 @@ printf '%s\n' "file_path: $T/root-only.passwd" "user: nobody" > "$CONF"
 out=$("$AUTHMUXD" -d -a file -m "$RUN" -O "$CONF" --module-dir "$MODDIR" 2>&1); rc=$?
 check "a password file nobody cannot read stops the start (exit $rc)" [ $rc = 1 ]
 check "... saying why" grep -qF "file_path: $T/root-only.passwd is not readable by uid $NOBODY_UID" <<< "$out"
+DESC="check-config runs init's checks as the user too" \
+    cc 1 "file_path: $T/root-only.passwd is not readable by uid $NOBODY_UID" -a file
+chmod 644 "$T/root-only.passwd"
+DESC="... and passes when the user may read the file" cc 0 "configuration OK" -a file
 # the same for the files libldap reads for every new TLS connection
 if [ -f "$MODDIR/ldap.so" ]; then
 	: > "$T/ca.pem"
