@@ -445,6 +445,8 @@ cache_answer(struct sreq *s)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cache_prepare(&s->q, current->names, s->req.login, s->req.realm,
 	    s->req.service, s->req.password, s->req.password_len);
+	/* libsodium's BLAKE2b leaves blocks of the password in its frames */
+	loop_wipe_stack_when_idle();
 	s->cached = true;
 	if ((a = cache_lookup(&s->q)) == CACHE_MISS)
 		return false;

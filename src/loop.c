@@ -43,6 +43,7 @@ static size_t heap_n, heap_cap;
 static struct listener *listeners;
 static struct loop_timer accept_pause;
 static bool accepting = true;
+static bool wipe_pending;	/* loop_wipe_stack_when_idle() */
 
 static struct conn *conn_head, *conn_tail;
 /* Freed during an epoll batch whose later events may still point at
@@ -277,6 +278,12 @@ loop_free(void)
 }
 
 void
+loop_wipe_stack_when_idle(void)
+{
+	wipe_pending = true;
+}
+
+void
 loop_stop(void)
 {
 	running = false;
@@ -299,9 +306,11 @@ loop_run(void)
 		n = epoll_wait(epfd, ev, MAX_EVENTS, 0);
 		if (n == 0) {
 			log_flush();
-			/* the cache's BLAKE2b leaves password blocks on this
-			 * stack; once per idle turn, not per request */
-			wipe_stack(WIPE_STACK_LOOP);
+			/* once per idle turn, not per request */
+			if (wipe_pending) {
+				wipe_stack(WIPE_STACK_LOOP);
+				wipe_pending = false;
+			}
 			if (timeout != 0)
 				n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
 		}

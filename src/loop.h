@@ -103,6 +103,11 @@ void loop_set_wakeup(void (*cb)(void));
 /* Async-signal-safe and thread-safe. */
 void loop_wakeup(void);
 
+/* Something on this thread left secrets in a library's stack frames
+ * (the cache's BLAKE2b of a password): zero the stack below loop_run()
+ * (WIPE_STACK_LOOP) when the loop next goes idle. */
+void loop_wipe_stack_when_idle(void);
+
 /* Run until loop_stop(). */
 void loop_run(void);
 void loop_stop(void);

@@ -11,8 +11,8 @@
 
 /* How much of a thread's stack below the caller's frame is zeroed: a
  * worker after each request (the backends run there, PAM modules with
- * them), and the loop thread when it goes idle (the codec and the
- * cache's hashing run there). */
+ * them), and the loop thread when it goes idle after the cache hashed a
+ * password there (loop_wipe_stack_when_idle). */
 #define WIPE_STACK_WORKER	(64 * 1024)
 #define WIPE_STACK_LOOP		(16 * 1024)
 
