@@ -135,34 +135,25 @@ put_field(struct line *l, const char *name, const char *s, size_t max)
 	put(l, "]");
 }
 
-static void
-put_num(struct line *l, unsigned long v)
+/* The line's tail is written backwards from its end, without printf:
+ * n bytes of s, or a number, before e; each returns the new start. */
+static char *
+back(char *e, const char *s, size_t n)
 {
-	char num[24], *p = num + sizeof(num);
+	e -= n;
+	memcpy(e, s, n);
+	return e;
+}
+#define BACK(e, lit) back((e), (lit), sizeof(lit) - 1)
 
-	*--p = '\0';
+static char *
+back_num(char *e, unsigned long v)
+{
 	do {
-		*--p = '0' + v % 10;
+		*--e = '0' + v % 10;
 		v /= 10;
 	} while (v > 0);
-	put(l, p);
-}
-
-/* [peer=uid U gid G pid P], as peer_text() writes it */
-static void
-put_peer(struct line *l, const struct peer *p)
-{
-	if (!p->known) {
-		put(l, " [peer=unknown]");
-		return;
-	}
-	put(l, " [peer=uid ");
-	put_num(l, (unsigned long)p->uid);
-	put(l, " gid ");
-	put_num(l, (unsigned long)p->gid);
-	put(l, " pid ");
-	put_num(l, (unsigned long)p->pid);
-	put(l, "]");
+	return e;
 }
 
 static void
@@ -170,7 +161,9 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
     const char *note)
 {
 	const struct proto_request *r = &s->req;
+	const struct peer *peer = &s->peer;
 	unsigned long tenths = (unsigned long)(ms * 10 + 0.5);
+	char tail[128], *p = tail + sizeof(tail);
 	struct line l;
 
 	l.len = 0;
@@ -191,13 +184,23 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
 	put(&l, note);
 	if (r->addr[0] != '\0')
 		put_field(&l, " [client=", r->addr, 100);
-	put_peer(&l, &s->peer);
-	/* [time=N.Nms] without printf */
-	put(&l, " [time=");
-	put_num(&l, tenths / 10);
-	put(&l, ".");
-	put_num(&l, tenths % 10);
-	put(&l, "ms]");
+	/* [peer=uid U gid G pid P] (as peer_text() writes it) [time=N.Nms] */
+	*--p = '\0';
+	p = BACK(p, "ms]");
+	p = back_num(p, tenths % 10);
+	p = BACK(p, ".");
+	p = back_num(p, tenths / 10);
+	p = BACK(p, "] [time=");
+	if (peer->known) {
+		p = back_num(p, (unsigned long)peer->pid);
+		p = BACK(p, " pid ");
+		p = back_num(p, (unsigned long)peer->gid);
+		p = BACK(p, " gid ");
+		p = back_num(p, (unsigned long)peer->uid);
+		p = BACK(p, " [peer=uid ");
+	} else
+		p = BACK(p, " [peer=unknown");
+	put(&l, p);
 	l.buf[l.len] = '\0';
 	log_text(LOG_INFO, l.buf);
 }
