@@ -42,22 +42,6 @@ peer_text(const struct peer *p, char *buf, size_t len)
 	return buf;
 }
 
-/* A decimal id, or -1. */
-static long
-numeric(const char *s)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v < 0 || v >= (long)(uid_t)-1)
-		return -1;
-	return v;
-}
-
 /* Append id to *v (n entries); -1 when out of memory. */
 static int
 add_id(unsigned int **v, size_t *n, unsigned int id)
@@ -94,7 +78,7 @@ peer_acl_load(struct am_conf *conf, struct peer_acl *acl)
 			struct passwd *pw;
 			struct group *gr;
 
-			if ((id = numeric(tok)) < 0 && users) {
+			if ((id = conf_parse_id(tok)) < 0 && users) {
 				if ((pw = getpwnam(tok)) != NULL)
 					id = pw->pw_uid;
 				else

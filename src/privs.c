@@ -1,11 +1,9 @@
 /*
  * privs.c -- core dumps, dumpability and the privilege drop; see privs.h.
  */
-#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -27,22 +25,6 @@ privs_harden(void)
 		    "dumpable");
 }
 
-/* A decimal id, or -1. */
-static long
-numeric_id(const char *s)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v < 0 || v >= (long)(uid_t)-1)
-		return -1;
-	return v;
-}
-
 void
 privs_load(struct am_conf *conf, struct privs *p)
 {
@@ -60,7 +42,7 @@ privs_load(struct am_conf *conf, struct privs *p)
 			    "drops its privileges only to a user");
 		return;
 	}
-	id = numeric_id(u->value);
+	id = conf_parse_id(u->value);
 	pw = id >= 0 ? getpwuid((uid_t)id) : getpwnam(u->value);
 	if (pw == NULL) {
 		am_conf_error_at(conf, u, "no such user \"%.64s\"", u->value);
@@ -74,7 +56,7 @@ privs_load(struct am_conf *conf, struct privs *p)
 	p->uid = pw->pw_uid;
 	p->gid = pw->pw_gid;
 	if (g != NULL) {
-		id = numeric_id(g->value);
+		id = conf_parse_id(g->value);
 		gr = id >= 0 ? getgrgid((gid_t)id) : getgrnam(g->value);
 		if (gr != NULL)
 			p->gid = gr->gr_gid;

@@ -47,16 +47,6 @@ NO='0: NO "authentication failed"'
 A() { "$AUTHMUX" -f "$SOCK" "$@"; }
 # as USER ARGS...: authmux run by that user
 as() { _u=$1; shift; runuser -u "$_u" -- "$AUTHMUX" -f "$SOCK" "$@"; }
-# hup_wait TEXT: SIGHUP, then wait (5 s) for a new log line with TEXT
-hup_wait() {
-	_n=$(wc -l < "$LOG")
-	kill -HUP "$DAEMON_PID"
-	_w=0
-	while [ $_w -lt 100 ] && ! tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"; do
-		sleep 0.05; _w=$((_w + 1))
-	done
-	tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"
-}
 refused_line() { echo "refused [peer=uid $(id -u "$1") gid $(id -g "$1") pid "; }
 
 # the test users must reach the socket: through $T, and a directory

@@ -19,15 +19,6 @@ A() { "$AUTHMUX" -f "$SOCK" "$@"; }
 ids() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$DAEMON_PID/status" | tr -s '[:space:]' ' ' | sed 's/ $//'; }
 owner() { stat -c %u "/proc/$DAEMON_PID/status"; }
 core_limit() { sed -n 's/^Max core file size *\([^ ]*\) *\([^ ]*\) .*/\1 \2/p' "/proc/$DAEMON_PID/limits"; }
-hup_wait() {
-	_n=$(wc -l < "$LOG")
-	kill -HUP "$DAEMON_PID"
-	_w=0
-	while [ $_w -lt 100 ] && ! tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"; do
-		sleep 0.05; _w=$((_w + 1))
-	done
-	tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"
-}
 
 # --- as root: no core dumps --------------------------------------------------
 write_conf
