@@ -300,13 +300,18 @@ main(int argc, char *argv[])
 	}
 	fclose(maps);
 	close(memfd);
+	free(buf);
+	free(table);
+	for (i = 0; i < nneedles; i++) {
+		found += needles[i].found;
+		free(needles[i].s);
+	}
+	free(needles);
 	if (!any_read) {
 		fprintf(stderr, "memscan: nothing could be read from pid %s "
 		    "(root and CAP_SYS_PTRACE are needed)\n", argv[optind]);
 		return 2;
 	}
-	for (i = 0; i < nneedles; i++)
-		found += needles[i].found;
 	if (lines > MAX_LINES)
 		printf("(%lu more lines not shown)\n", lines - MAX_LINES);
 	printf("memscan: pid %s: %llu regions, %llu bytes read, %llu skipped, "
