@@ -2,6 +2,7 @@
  * wipe.c -- see wipe.h.
  */
 #include <alloca.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "wipe.h"
@@ -30,12 +31,8 @@ wipe_stack(size_t n)
  * on top of glibc's allocator (__libc_*), which does the real work.
  * memalign and friends stay glibc's, and free() takes their blocks too.
  */
-#include <malloc.h>
-#include <stdint.h>
-
 void *__libc_malloc(size_t);
 void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
 void __libc_free(void *);
 
 /* A block glibc got with mmap(2) goes back to the kernel, which zeroes
