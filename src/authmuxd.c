@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -26,6 +27,8 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "peer.h"
+#include "privs.h"
 #include "sdnotify.h"
 
 #define DEFAULT_THREADS		5
@@ -62,6 +65,10 @@ static const struct am_option core_options[] = {
 	{ "cache_ttl", AM_OPT_INT, 1, 31536000 },
 	{ "cache_negative_ttl", AM_OPT_INT, 0, 86400 },
 	{ "cache_stale", AM_OPT_INT, 0, 31536000 },
+	{ "user", AM_OPT_STRING, 0, 0 },
+	{ "group", AM_OPT_STRING, 0, 0 },
+	{ "allow_users", AM_OPT_STRING, 0, 0 },
+	{ "allow_groups", AM_OPT_STRING, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -85,6 +92,8 @@ struct settings {
 	bool cache;
 	size_t cache_kib;
 	unsigned int cache_ttl, cache_neg_ttl, cache_stale;
+	struct privs privs;		/* user, group */
+	struct peer_acl acl;		/* allow_users, allow_groups; owned */
 };
 
 /* Command-line values, kept to apply again on reload. */
@@ -113,6 +122,7 @@ static char ctl_path[4096];
 static struct settings cur;
 static char pid_path[4096];
 static struct chain *running_chain;
+static bool dropped;		/* running as cur.privs' user */
 
 static void
 cli_set(const char *key, const char *value)
@@ -271,6 +281,9 @@ settings_load(struct am_conf *conf, struct settings *s)
 	if (s->mechanisms == NULL)
 		am_conf_error(conf, "mechanisms", "no backend given: use -a "
 		    "(e.g. -a pam) or a mechanisms line");
+	privs_load(conf, &s->privs);
+	if (peer_acl_load(conf, &s->acl) == -1)
+		fatal("out of memory");
 }
 
 /* Load the config and the chain.  Returns the chain or NULL (logged). */
@@ -279,6 +292,7 @@ load_all(struct settings *s)
 {
 	struct am_conf *conf;
 	struct chain *ch = NULL;
+	const char *root_only;
 	unsigned int i;
 
 	if ((conf = conf_load(conf_path)) == NULL)
@@ -294,6 +308,12 @@ load_all(struct settings *s)
 	 * misleading */
 	if (ch != NULL || s->mechanisms == NULL)
 		conf_warn_unclaimed(conf, s->mechanisms);
+	if (ch != NULL && (s->privs.drop || dropped) &&
+	    (root_only = chain_needs_root(ch)) != NULL)
+		am_conf_error(conf, "user", "backend %s must run as root (PAM "
+		    "modules such as pam_unix read /etc/shadow): remove user "
+		    "and group, or use another backend%s", root_only,
+		    dropped ? "; a change of user needs a restart" : "");
 	if (ch == NULL || conf->errors > 0) {
 		unsigned int n = conf->errors + (ch == NULL && s->mechanisms);
 
@@ -304,6 +324,7 @@ load_all(struct settings *s)
 			chain_unref(ch);
 		else
 			conf_free(conf);
+		peer_acl_free(&s->acl);
 		return NULL;
 	}
 	return ch;
@@ -375,6 +396,7 @@ reload(void)
 		return -1;
 	if (chain_preinit(ch) == -1 || chain_init(ch) == -1) {
 		chain_unref(ch);
+		peer_acl_free(&s.acl);
 		return -1;
 	}
 	if (s.threads != cur.threads)
@@ -386,6 +408,9 @@ reload(void)
 	if (s.pid_file != cur.pid_file && (s.pid_file == NULL ||
 	    cur.pid_file == NULL || strcmp(s.pid_file, cur.pid_file) != 0))
 		log_warnx("pid_file: a change needs a restart");
+	if (!privs_same(&s.privs, &cur.privs))
+		log_warnx("user/group: a change needs a restart; still running "
+		    "as %s", dropped ? cur.privs.name : "root");
 	if (s.facility != cur.facility && !foreground)
 		log_init("authmuxd", s.facility, false, log_debug_enabled());
 	conn_set_limits(s.read_timeout_ms, s.max_conns);
@@ -398,6 +423,10 @@ reload(void)
 	running_chain = ch;
 	/* cur's strings live in the running chain's conf */
 	s.threads = cur.threads;
+	s.privs = cur.privs;
+	/* dispatch points at cur.acl: the new rule from the next
+	 * connection on */
+	peer_acl_free(&cur.acl);
 	cur = s;
 	log_info("reloaded: backends %s", ch->names);
 	return 0;
@@ -484,6 +513,20 @@ write_pid_file(const char *path)
 	}
 	close(fd);
 	return 0;
+}
+
+/* After a privilege drop the pid file's directory (root's) is out of
+ * reach: the file stays, and the next start writes it again. */
+static void
+remove_pid_file(void)
+{
+	if (pid_path[0] == '\0' || unlink(pid_path) == 0 || errno == ENOENT)
+		return;
+	if (dropped)
+		log_info("pid file %s stays: user %s may not remove it (the "
+		    "next start writes it again)", pid_path, cur.privs.name);
+	else
+		log_warn("cannot remove pid file %s", pid_path);
 }
 
 /* Fork; the parent waits for the child's startup status and exits with
@@ -658,6 +701,28 @@ start_listening(const struct settings *s)
 	return watch(&ctl_sock, &control_proto);
 }
 
+/* --check-config with user set: what init checks after the drop (files
+ * the user must be able to read), in a child that drops privileges. */
+static int
+init_as_user(struct chain *ch)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		privs_drop(&cur.privs);
+		_exit(chain_init(ch) == -1 ? 1 : 0);
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 static void
 version(void)
 {
@@ -688,6 +753,8 @@ main(int argc, char *argv[])
 	bool verbose = false;
 
 	log_init("authmuxd", LOG_AUTH, true, false);
+	/* before the configuration (ldap_password) or any password */
+	privs_harden();
 	while ((c = getopt_long(argc, argv, "a:O:cs:t:m:L:n:lrdfVvh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
@@ -772,6 +839,8 @@ main(int argc, char *argv[])
 		return 1;
 	if (check_only) {
 		r = chain_preinit(ch);
+		if (r == 0 && cur.privs.drop)
+			r = init_as_user(ch);
 		chain_unref_wait(ch);
 		if (r == -1)
 			return 1;
@@ -804,8 +873,25 @@ main(int argc, char *argv[])
 		status = r == -2 ? 2 : 1;
 		goto fail;
 	}
-	if (chain_preinit(ch) == -1 || chain_init(ch) == -1)
+	/* as root, in a directory only root may write to */
+	if (cur.pid_file != NULL)
+		snprintf(pid_path, sizeof(pid_path), "%s", cur.pid_file);
+	else
+		snprintf(pid_path, sizeof(pid_path), "%s/authmuxd.pid",
+		    cur.run_dir);
+	if (write_pid_file(pid_path) == -1)
+		pid_path[0] = '\0';
+	/* preinit reads what only root may (the sockets are bound); init
+	 * and everything after run as the user */
+	if (chain_preinit(ch) == -1)
 		goto fail;
+	if (cur.privs.drop) {
+		privs_drop(&cur.privs);
+		dropped = true;
+	}
+	if (chain_init(ch) == -1)
+		goto fail;
+	dispatch_set_acl(&cur.acl);
 	dispatch_set_realm_join(cur.realm_join);
 	dispatch_set_backend_timeout(cur.backend_timeout_ms);
 	apply_cache(&cur, NULL);
@@ -814,13 +900,6 @@ main(int argc, char *argv[])
 	ch = NULL;
 	if (dispatch_start(cur.threads) == -1)
 		goto fail;
-	if (cur.pid_file != NULL)
-		snprintf(pid_path, sizeof(pid_path), "%s", cur.pid_file);
-	else
-		snprintf(pid_path, sizeof(pid_path), "%s/authmuxd.pid",
-		    cur.run_dir);
-	if (write_pid_file(pid_path) == -1)
-		pid_path[0] = '\0';
 	loop_set_wakeup(on_wakeup);
 	log_info("authmuxd %s ready: backends %s, %u threads, socket %s%s",
 	    PACKAGE_VERSION, running_chain->names, cur.threads, socks[0].path,
@@ -842,19 +921,21 @@ main(int argc, char *argv[])
 		log_warnx("leaving %u worker(s) stuck in a backend",
 		    dispatch_in_flight());
 	chain_unref_wait(running_chain);
-	if (pid_path[0] != '\0')
-		unlink(pid_path);
+	remove_pid_file();
 	cache_free();
 	loop_free();
+	peer_acl_free(&cur.acl);
 	log_info("stopped");
 	return 0;
 fail:
 	close_sockets();
+	remove_pid_file();
 	dispatch_stop();
 	/* on this thread: no teardown thread may outlive the exit */
 	chain_unref_wait(ch);
 	chain_unref_wait(running_chain);
 	loop_free();
+	peer_acl_free(&cur.acl);
 	report_start(status_fd, status);
 	return status;
 }

@@ -208,6 +208,17 @@ chain_init(struct chain *ch)
 	return 0;
 }
 
+const char *
+chain_needs_root(const struct chain *ch)
+{
+	unsigned int i;
+
+	for (i = 0; i < ch->n; i++)
+		if (ch->b[i].mod->flags & AM_MODULE_NEEDS_ROOT)
+			return ch->b[i].mod->name;
+	return NULL;
+}
+
 enum am_result
 chain_verify(struct chain *ch, const struct am_request *req,
     struct am_verdict *v, const char **backend_r)

@@ -43,6 +43,10 @@ struct chain *chain_load(const char *list, const char *moduledir,
 int chain_preinit(struct chain *ch);
 int chain_init(struct chain *ch);
 
+/* The name of the first backend of the chain that must run as root
+ * (AM_MODULE_NEEDS_ROOT), or NULL. */
+const char *chain_needs_root(const struct chain *ch);
+
 /* Ask the chain.  A backend that does not know the user passes the
  * question on; any other answer ends it.  *backend_r names the backend
  * that answered. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "log.h"
@@ -273,6 +274,21 @@ conf_parse_bool(const char *s)
 			return 0;
 	}
 	return -1;
+}
+
+long
+conf_parse_id(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v < 0 || v >= (long)(uid_t)-1)
+		return -1;
+	return v;
 }
 
 static int

@@ -60,5 +60,8 @@ void am_conf_warn_at(struct am_conf *conf, const struct am_conf_entry *e,
 
 /* Parse a boolean word; returns 0/1, or -1 when it is none. */
 int conf_parse_bool(const char *s);
+/* A user or group id written as a decimal number (user, allow_users...),
+ * or -1 when s is not one (a name, then). */
+long conf_parse_id(const char *s);
 
 #endif

@@ -6,25 +6,26 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "cache.h"
 #include "control.h"
 #include "log.h"
+#include "peer.h"
 
 static int
 ctl_attach(struct conn *c)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct peer p;
+	char who[80];
 
-	if (getsockopt(c->io.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+	if (peer_get(c->io.fd, &p) == -1) {
 		log_warn("control: connection %lu: SO_PEERCRED", c->id);
 		return -1;
 	}
-	if (cred.uid != 0) {
-		log_warnx("control: connection %lu refused: pid %ld uid %ld is "
-		    "not root", c->id, (long)cred.pid, (long)cred.uid);
+	/* the peer's uid, not ours: still root's after a privilege drop */
+	if (p.uid != 0) {
+		log_warnx("control: connection %lu refused [peer=%s]: not root",
+		    c->id, peer_text(&p, who, sizeof(who)));
 		return -1;
 	}
 	return 0;

@@ -4,7 +4,6 @@
  */
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,9 @@
 #include "cache.h"
 #include "dispatch.h"
 #include "log.h"
+#include "peer.h"
 #include "saslauthd_proto.h"
+#include "wipe.h"
 
 /* How long a request that came in pieces may wait for a fifth field
  * (client address) after its fourth.  libsasl2 writes a request in one
@@ -32,6 +33,7 @@ struct sreq {
 	double ms;			/* time the chain took */
 	struct cache_query q;		/* when the cache is on */
 	bool cached;			/* q is set */
+	struct peer peer;		/* who connected, for the log */
 	struct sreq *next;
 	bool queued;
 };
@@ -51,6 +53,7 @@ static struct sreq *spare;		/* loop thread only; wiped */
 static unsigned int nspare;
 static bool realm_join;
 static unsigned int backend_timeout_ms = 30000;
+static const struct peer_acl *acl;	/* loop thread only */
 
 void
 dispatch_set_chain(struct chain *ch)
@@ -72,6 +75,12 @@ void
 dispatch_set_backend_timeout(unsigned int ms)
 {
 	backend_timeout_ms = ms;
+}
+
+void
+dispatch_set_acl(const struct peer_acl *a)
+{
+	acl = a;
 }
 
 unsigned int
@@ -126,13 +135,35 @@ put_field(struct line *l, const char *name, const char *s, size_t max)
 	put(l, "]");
 }
 
+/* The line's tail is written backwards from its end, without printf:
+ * n bytes of s, or a number, before e; each returns the new start. */
+static char *
+back(char *e, const char *s, size_t n)
+{
+	e -= n;
+	memcpy(e, s, n);
+	return e;
+}
+#define BACK(e, lit) back((e), (lit), sizeof(lit) - 1)
+
+static char *
+back_num(char *e, unsigned long v)
+{
+	do {
+		*--e = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	return e;
+}
+
 static void
 log_attempt(const struct sreq *s, const char *backend, double ms,
     const char *note)
 {
 	const struct proto_request *r = &s->req;
+	const struct peer *peer = &s->peer;
 	unsigned long tenths = (unsigned long)(ms * 10 + 0.5);
-	char num[32], *p = num + sizeof(num);
+	char tail[128], *p = tail + sizeof(tail);
 	struct line l;
 
 	l.len = 0;
@@ -153,19 +184,22 @@ log_attempt(const struct sreq *s, const char *backend, double ms,
 	put(&l, note);
 	if (r->addr[0] != '\0')
 		put_field(&l, " [client=", r->addr, 100);
-	/* [time=N.Nms] without printf */
+	/* [peer=uid U gid G pid P] (as peer_text() writes it) [time=N.Nms] */
 	*--p = '\0';
-	*--p = ']';
-	*--p = 's';
-	*--p = 'm';
-	*--p = '0' + tenths % 10;
-	*--p = '.';
-	tenths /= 10;
-	do {
-		*--p = '0' + tenths % 10;
-		tenths /= 10;
-	} while (tenths > 0);
-	put(&l, " [time=");
+	p = BACK(p, "ms]");
+	p = back_num(p, tenths % 10);
+	p = BACK(p, ".");
+	p = back_num(p, tenths / 10);
+	p = BACK(p, "] [time=");
+	if (peer->known) {
+		p = back_num(p, (unsigned long)peer->pid);
+		p = BACK(p, " pid ");
+		p = back_num(p, (unsigned long)peer->gid);
+		p = BACK(p, " gid ");
+		p = back_num(p, (unsigned long)peer->uid);
+		p = BACK(p, " [peer=uid ");
+	} else
+		p = BACK(p, " [peer=unknown");
 	put(&l, p);
 	l.buf[l.len] = '\0';
 	log_text(LOG_INFO, l.buf);
@@ -218,6 +252,9 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&q_mtx);
 
 		verify(s);
+		/* the backends' libraries leave pieces of the password in
+		 * their stack frames (APR's MD5 contexts, for one) */
+		wipe_stack(WIPE_STACK_WORKER);
 
 		pthread_mutex_lock(&q_mtx);
 		s->next = done_head;
@@ -411,6 +448,8 @@ cache_answer(struct sreq *s)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cache_prepare(&s->q, current->names, s->req.login, s->req.realm,
 	    s->req.service, s->req.password, s->req.password_len);
+	/* libsodium's BLAKE2b leaves blocks of the password in its frames */
+	loop_wipe_stack_when_idle();
 	s->cached = true;
 	if ((a = cache_lookup(&s->q)) == CACHE_MISS)
 		return false;
@@ -461,19 +500,15 @@ grace_done(void *arg)
 }
 
 static void
-bad_request(struct conn *c, const struct proto_request *r)
+bad_request(struct conn *c, const struct sreq *s)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char who[64] = "";
+	const struct proto_request *r = &s->req;
+	char who[80];
 
-	/* name the local process that sends garbage; asked only here, so
-	 * good requests do not pay for it */
-	if (getsockopt(c->io.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		snprintf(who, sizeof(who), " from pid %ld uid %ld",
-		    (long)cred.pid, (long)cred.uid);
-	log_info("connection %lu: bad request%s: %s: %s; answered NO", c->id,
-	    who, proto_field_name(r->err_field), proto_strerror(r->err));
+	/* name the local process that sends garbage */
+	log_info("connection %lu: bad request [peer=%s]: %s: %s; answered NO",
+	    c->id, peer_text(&s->peer, who, sizeof(who)),
+	    proto_field_name(r->err_field), proto_strerror(r->err));
 	/* the client may still be sending the rest of a bad frame */
 	send_text(c, proto_error_reply(r->err), CONN_DRAIN);
 }
@@ -492,7 +527,7 @@ sasl_input(struct conn *c)
 		loop_timer_cancel(&s->timer);
 		explicit_bzero(&s->req.password, sizeof(s->req.password));
 		conn_hold(c);
-		bad_request(c, &s->req);
+		bad_request(c, s);
 		return 1;
 	case PROTO_COMPLETE4:
 		if (c->nreads > 1) {
@@ -528,6 +563,19 @@ sasl_attach(struct conn *c)
 	loop_timer_init(&s->timer, grace_done, s);
 	loop_timer_init(&s->watchdog, watchdog_fired, s);
 	c->data = s;
+	/* for every log line about this connection, and the access rule;
+	 * SO_PEERCRED is what the kernel saw at connect(2) */
+	peer_get(c->io.fd, &s->peer);
+	if (acl != NULL && !peer_allowed(acl, c->io.fd, &s->peer)) {
+		char who[80];
+
+		log_warnx("connection %lu: refused [peer=%s]: not root and not "
+		    "in allow_users or allow_groups; answered NO", c->id,
+		    peer_text(&s->peer, who, sizeof(who)));
+		/* before reading a byte of it; the client may be writing
+		 * its request still: drain it, or it would see a reset */
+		send_text(c, "NO", CONN_DRAIN);
+	}
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "loop.h"
+#include "peer.h"
 
 extern const struct conn_proto dispatch_saslauthd;
 
@@ -32,6 +33,10 @@ void dispatch_set_realm_join(bool on);
 /* Longest a request may wait for the backends before the client is
  * answered NO (the worker goes on; its answer is then dropped). */
 void dispatch_set_backend_timeout(unsigned int ms);
+
+/* The allow_users/allow_groups rule for new connections (NULL: none).
+ * The caller keeps it alive and changes it only on the loop thread. */
+void dispatch_set_acl(const struct peer_acl *acl);
 
 /* Take finished requests and reply; call on the loop thread after a
  * wakeup. */

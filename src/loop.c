@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "wipe.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32
@@ -42,6 +43,7 @@ static size_t heap_n, heap_cap;
 static struct listener *listeners;
 static struct loop_timer accept_pause;
 static bool accepting = true;
+static bool wipe_pending;	/* loop_wipe_stack_when_idle() */
 
 static struct conn *conn_head, *conn_tail;
 /* Freed during an epoll batch whose later events may still point at
@@ -276,6 +278,12 @@ loop_free(void)
 }
 
 void
+loop_wipe_stack_when_idle(void)
+{
+	wipe_pending = true;
+}
+
+void
 loop_stop(void)
 {
 	running = false;
@@ -298,6 +306,11 @@ loop_run(void)
 		n = epoll_wait(epfd, ev, MAX_EVENTS, 0);
 		if (n == 0) {
 			log_flush();
+			/* once per idle turn, not per request */
+			if (wipe_pending) {
+				wipe_stack(WIPE_STACK_LOOP);
+				wipe_pending = false;
+			}
 			if (timeout != 0)
 				n = epoll_wait(epfd, ev, MAX_EVENTS, timeout);
 		}
@@ -497,6 +510,9 @@ conn_drain(struct conn *c)
 	ssize_t n;
 
 	n = read(c->io.fd, buf, sizeof(buf));
+	/* the rest of a request too large for c->in: a password, maybe */
+	if (n > 0)
+		explicit_bzero(buf, (size_t)n);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
@@ -667,6 +683,9 @@ listener_event(int fd, uint32_t events, void *arg)
 			conn_close(c, NULL);
 			continue;
 		}
+		/* it answered already (a refusal): nothing to read */
+		if (c->state != CONN_READING)
+			continue;
 		loop_timer_set(&c->deadline, read_timeout_ms);
 		log_debug("connection %lu: accepted (%u open)", c->id, nconns);
 		/* libsasl2 writes its request right after connect(), so it

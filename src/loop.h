@@ -44,7 +44,9 @@ struct conn_proto {
 	/* The read deadline passed with an incomplete request. */
 	void (*timeout)(struct conn *c);
 	/* Optional: per-connection state; called on accept and on free.
-	 * attach may refuse the connection (-1); it logs why. */
+	 * attach may refuse the connection (-1: closed at once; it logs
+	 * why), or answer it at once with conn_send (nothing is read
+	 * then). */
 	int (*attach)(struct conn *c);
 	void (*detach)(struct conn *c);
 };
@@ -100,6 +102,11 @@ bool loop_timer_armed(const struct loop_timer *t);
 void loop_set_wakeup(void (*cb)(void));
 /* Async-signal-safe and thread-safe. */
 void loop_wakeup(void);
+
+/* Something on this thread left secrets in a library's stack frames
+ * (the cache's BLAKE2b of a password): zero the stack below loop_run()
+ * (WIPE_STACK_LOOP) when the loop next goes idle. */
+void loop_wipe_stack_when_idle(void);
 
 /* Run until loop_stop(). */
 void loop_run(void);

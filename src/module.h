@@ -7,10 +7,14 @@
  * any change to the structures in this file.
  *
  * Lifecycle (as Dovecot's auth backends):
- *   preinit  as root, before privileges are dropped: read options, open
- *            secret files.  Configuration problems are reported with
- *            am_conf_error() (file:line: key: text) and make preinit fail.
- *   init     after privileges are dropped.
+ *   preinit  as root, before privileges are dropped ("user"): read
+ *            options, open secret files.  Configuration problems are
+ *            reported with am_conf_error() (file:line: key: text) and make
+ *            preinit fail.  After a SIGHUP it runs again, as the daemon's
+ *            user of the moment: what it reads must be readable by it.
+ *   init     after privileges are dropped: check here that what verify
+ *            will need later (a file re-read when it changes) is within
+ *            reach of the unprivileged user.
  *   verify   called from worker threads, concurrently: it must be
  *            thread-safe with respect to its own state.
  *   deinit   when the daemon stops or the configuration is reloaded and
@@ -29,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AM_MODULE_ABI 1
+#define AM_MODULE_ABI 2
 
 /* A verify result.  AM_NOUSER is a denial that lets the chain ask the
  * next backend; the client only ever sees OK or NO. */
@@ -80,11 +84,19 @@ struct am_option {
 
 struct am_conf;			/* the parsed configuration, opaque */
 
+/* am_module.flags */
+/* verify must run as root: the daemon refuses to start (or reload) with
+ * this module when the configuration sets "user" (privileges dropped
+ * after preinit).  The pam backend: pam_unix reads /etc/shadow itself
+ * only as root, and PAM modules in general expect root. */
+#define AM_MODULE_NEEDS_ROOT	0x1u
+
 struct am_module {
 	unsigned int abi;	/* AM_MODULE_ABI */
 	const char *name;	/* as given to -a */
 	const char *description;
 	const struct am_option *options; /* ends with { NULL } */
+	unsigned int flags;	/* AM_MODULE_* */
 
 	/* Return 0 and set *state, or -1 and set *error_r.  Optional. */
 	int (*preinit)(const struct am_conf *conf, void **state,

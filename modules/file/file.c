@@ -30,8 +30,10 @@
  * an editor does) rather than rewriting it in place; a rewrite caught
  * half-way (the file changed while it was read) is not taken and is read
  * again on the next request.  Re-reads run with the daemon's privileges of
- * the moment: should it ever drop root, the file must stay readable by its
- * user for changes to be seen.
+ * the moment: after a drop to "user", the file must stay readable by that
+ * user for changes to be seen, which init checks (it runs after the
+ * drop), so that the daemon says so at start rather than at the first
+ * change.
  *
  * Unknown users: the password is still hashed, against the first hash of
  * the file's commonest scheme, so "no such user" costs what "wrong
@@ -589,6 +591,21 @@ file_preinit(const struct am_conf *conf, void **state, const char **error_r)
 	return 0;
 }
 
+static int
+file_init(void *state, const char **error_r)
+{
+	struct file_state *st = state;
+
+	if (access(st->path, R_OK) == -1) {
+		*error_r = am_errorf("file_path: %s is not readable by uid %ld "
+		    "(%s): it is read again whenever it changes; let the "
+		    "daemon's user read it (a group of its own, mode 0640)",
+		    st->path, (long)getuid(), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static enum am_result
 file_verify(void *state, const struct am_request *req, struct am_verdict *v)
 {
@@ -645,6 +662,7 @@ const struct am_module authmux_module = {
 	    "pam_pwdfile)",
 	.options = file_options,
 	.preinit = file_preinit,
+	.init = file_init,
 	.verify = file_verify,
 	.deinit = file_deinit,
 };

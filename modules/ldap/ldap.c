@@ -1474,6 +1474,18 @@ parse_servers(struct ldapb *st, const struct am_conf *conf, bool start_tls)
 
 static void ldapb_deinit(void *state);
 
+/* The files libldap reads for every new TLS connection, with the
+ * daemon's privileges of the moment. */
+#define TLS_FILES 3
+static const char *const tls_keys[TLS_FILES] = { "ldap_tls_cacert_file",
+    "ldap_tls_cert", "ldap_tls_key" };
+
+static const char *
+tls_path(const struct ldapb *st, size_t i)
+{
+	return i == 0 ? st->cacert_file : i == 1 ? st->cert : st->key;
+}
+
 static int
 ldapb_preinit(const struct am_conf *conf, void **state, const char **error_r)
 {
@@ -1634,18 +1646,13 @@ ldapb_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		am_conf_warn(conf, "ldap_tls_check_peer", "no "
 		    "ldap_tls_cacert_file or ldap_tls_cacert_dir: using "
 		    "libldap's default CAs (ldap.conf TLS_CACERT)");
-	{
-		const char *files[] = { "ldap_tls_cacert_file",
-		    "ldap_tls_cert", "ldap_tls_key" };
-		char *vals[] = { st->cacert_file, st->cert, st->key };
-
-		for (i = 0; i < 3; i++)
-			if (vals[i] != NULL && access(vals[i], R_OK) == -1) {
-				am_conf_error(conf, files[i], "%s: %s",
-				    vals[i], strerror(errno));
-				errors++;
-			}
-	}
+	for (i = 0; i < TLS_FILES; i++)
+		if (tls_path(st, i) != NULL && access(tls_path(st, i), R_OK) ==
+		    -1) {
+			am_conf_error(conf, tls_keys[i], "%s: %s",
+			    tls_path(st, i), strerror(errno));
+			errors++;
+		}
 
 	/* keys of saslauthd's this backend does not do (yet) */
 	if (am_conf_bool(conf, "ldap_use_sasl", false))
@@ -1691,8 +1698,21 @@ static int
 ldapb_init(void *state, const char **error_r)
 {
 	struct ldapb *st = state;
+	size_t i;
 	int rc;
 
+	/* after a privilege drop: say now what the first TLS connection
+	 * would fail on */
+	for (i = 0; i < TLS_FILES; i++)
+		if (tls_path(st, i) != NULL && access(tls_path(st, i), R_OK) ==
+		    -1) {
+			*error_r = am_errorf("%s: %s is not readable by uid "
+			    "%ld (%s): libldap reads it for every new "
+			    "connection; let the daemon's user read it",
+			    tls_keys[i], tls_path(st, i), (long)getuid(),
+			    strerror(errno));
+			return -1;
+		}
 	if ((rc = pthread_create(&st->prober, NULL, prober_main, st)) != 0) {
 		*error_r = am_errorf("cannot start the prober thread: %s",
 		    strerror(rc));

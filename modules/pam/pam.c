@@ -390,6 +390,9 @@ const struct am_module authmux_module = {
 	.description = "Linux-PAM stack of the request's service (or "
 	    "pam_service)",
 	.options = pamb_options,
+	/* pam_unix checks passwords itself only as root (else through
+	 * unix_chkpwd, which checks only the caller's own) */
+	.flags = AM_MODULE_NEEDS_ROOT,
 	.preinit = pamb_preinit,
 	.verify = pamb_verify,
 	.deinit = pamb_deinit,

@@ -29,6 +29,7 @@ log_has "failure line in saslauthd's shape" "auth failure: [user=alice] [service
 log_has "unknown user reason" "auth failure: [user=nobody] [service=imap] [realm=] [mech=file] [reason=unknown user]"
 log_has "client address logged" "[client=192.0.2.7;2525]"
 log_has "time logged" "[time="
+log_has "the peer logged (SO_PEERCRED)" "[peer=uid $(id -u) gid $(id -g) pid "
 log_has "malformed password file line reported" "users.passwd:9:"
 log_lacks "no password in the log" "alice-pw"
 log_lacks "no wrong password in the log" "[reason=wrong password] wrong"

@@ -172,7 +172,7 @@ else
 	rc=$?
 	check "g: uid 65534 is refused (exit $rc)" [ $rc != 0 ]
 	check "g: ... and gets no stats" [ ! -s "$T/nobody.out" ]
-	since_has "g: the refusal is logged" "uid 65534 is not root"
+	since_has "g: the refusal is logged, naming the peer" "refused [peer=uid 65534 gid 65534 pid "
 	check "g: ... exit 1 and the client says why (exit $rc)" \
 	    both [ $rc = 1 ] -- grep -q "only root may use" "$T/nobody.err"
 	chmod 600 "$CTL"

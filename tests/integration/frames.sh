@@ -47,14 +47,15 @@ done
 
 check "daemon still alive" alive
 expect_out "and still answers" 0 "reply: OK" W send "$GOOD"
-log_has "oversized field logged, naming field and sender" "uid $(id -u): login: field too long; answered NO"
+log_has "oversized field logged, naming field and sender" "bad request [peer=uid $(id -u) gid $(id -g) pid "
+log_has "... and the field and the problem" "]: login: field too long; answered NO"
 log_has "NUL logged" ": password: NUL byte in field; answered NO"
 log_has "empty login logged" ": login: empty login; answered NO"
 log_has "empty password logged" ": password: empty password; answered NO"
 log_has "trailing bytes logged" "trailing bytes after request; answered NO"
 log_has "deadline logged" "no complete request within 1000 ms"
 log_has "hang-up logged" "client hung up after"
-n=$(grep -c "bad request from pid" "$LOG")
+n=$(grep -c "bad request \[peer=uid " "$LOG")
 check "one log line per bad request (>= 12, got $n)" [ "$n" -ge 12 ]
 
 stop_daemon; check "clean exit after abuse" [ $? -eq 0 ]

@@ -98,6 +98,18 @@ log_has() {
 	fi
 }
 
+# hup_wait FIXED_STRING: SIGHUP the daemon, then wait (5 s at most) for a
+# log line after it with the string; fails when none comes (for check).
+hup_wait() {
+	_n=$(wc -l < "$LOG")
+	kill -HUP "$DAEMON_PID"
+	_w=0
+	while [ $_w -lt 100 ] && ! tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"; do
+		sleep 0.05; _w=$((_w + 1))
+	done
+	tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"
+}
+
 log_lacks() {
 	if grep -qF -- "$2" "$LOG"; then fail "$1 (\"$2\" is in the log)"; else pass "$1"; fi
 }

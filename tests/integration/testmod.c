@@ -16,9 +16,13 @@
  * testmod_down_file: PATH -- while that file exists, every request is
  * AM_TEMPFAIL ("test server down"), whoever asks: a backend outage.
  * testmod_init_ms: N -- init sleeps N ms (default 0): a slow start.
+ * testmod_leak: yes -- keep a copy of every password asked about, any
+ * user's, until deinit: the deliberate leak that memory.sh must find, to
+ * show that its search of the daemon's memory works.
  * Each verify logs "testmod: call N" (N counts per instance), so tests
  * can tell whether a request reached the backends at all.
  */
+#include <pthread.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@ static const struct am_option options[] = {
 	{ "testmod_hang_ms", AM_OPT_INT, 0, 60000 },
 	{ "testmod_down_file", AM_OPT_PATH, 0, 0 },
 	{ "testmod_init_ms", AM_OPT_INT, 0, 60000 },
+	{ "testmod_leak", AM_OPT_BOOL, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -44,6 +49,12 @@ struct tm_state {
 	long hang_ms, init_ms;
 	char *down_file;		/* NULL: never down */
 	atomic_ulong calls;
+	bool leak;
+	pthread_mutex_t leak_mu;
+	struct leaked {
+		struct leaked *next;
+		char password[];
+	} *leaked;
 };
 
 static int
@@ -60,6 +71,9 @@ tm_preinit(const struct am_conf *conf, void **state, const char **error_r)
 	st->init_ms = am_conf_int(conf, "testmod_init_ms", 0);
 	st->down_file = NULL;
 	atomic_init(&st->calls, 0);
+	st->leak = am_conf_bool(conf, "testmod_leak", false);
+	st->leaked = NULL;
+	pthread_mutex_init(&st->leak_mu, NULL);
 	if ((down = am_conf_str(conf, "testmod_down_file", NULL)) != NULL &&
 	    (st->down_file = strdup(down)) == NULL) {
 		free(st);
@@ -119,6 +133,17 @@ tm_verify(void *state, const struct am_request *req, struct am_verdict *v)
 
 	am_log(LOG_INFO, "testmod: call %lu",
 	    atomic_fetch_add(&st->calls, 1) + 1);
+	if (st->leak) {
+		struct leaked *l = malloc(sizeof(*l) + req->password_len + 1);
+
+		if (l != NULL) {
+			memcpy(l->password, p, req->password_len + 1);
+			pthread_mutex_lock(&st->leak_mu);
+			l->next = st->leaked;
+			st->leaked = l;
+			pthread_mutex_unlock(&st->leak_mu);
+		}
+	}
 	if (st->down_file != NULL && access(st->down_file, F_OK) == 0) {
 		snprintf(v->reason, sizeof(v->reason), "test server down");
 		return AM_TEMPFAIL;
@@ -156,6 +181,13 @@ tm_deinit(void *state)
 
 	am_log(LOG_INFO, "testmod: deinit (hang_ms %ld)", st->hang_ms);
 	free(st->down_file);
+	while (st->leaked != NULL) {
+		struct leaked *l = st->leaked;
+
+		st->leaked = l->next;
+		free(l);
+	}
+	pthread_mutex_destroy(&st->leak_mu);
 	free(st);
 }
 

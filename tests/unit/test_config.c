@@ -200,6 +200,34 @@ test_escape(void)
 	    log_facility("nowhere") == -1, "facility names");
 }
 
+/* user/group ids in user, group, allow_users, allow_groups */
+static void
+test_ids(void)
+{
+	static const struct {
+		const char *in;
+		long id;
+	} cases[] = {
+		{ "0", 0 },
+		{ "105", 105 },
+		{ "65534", 65534 },
+		{ "4294967294", 4294967294L },
+		{ "4294967295", -1 },	/* (uid_t)-1: "no change" */
+		{ "99999999999999999999", -1 },
+		{ "postfix", -1 },
+		{ "1a", -1 },
+		{ "-1", -1 },
+		{ "+5", -1 },
+		{ " 5", -1 },
+		{ "", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(conf_parse_id(cases[i].in) == cases[i].id, "id \"%s\" is %ld",
+		    cases[i].in, cases[i].id);
+}
+
 int
 main(void)
 {
@@ -210,5 +238,6 @@ main(void)
 	test_claims();
 	test_file();
 	test_escape();
+	test_ids();
 	return tap_done();
 }
