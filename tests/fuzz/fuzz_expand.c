@@ -67,6 +67,7 @@ dn_must_escape(unsigned char c, size_t i, size_t n)
 	return (i == 0 && (c == '#' || c == ' ')) || (i + 1 == n && c == ' ');
 }
 
+/* Lower case only: expand() writes "\\%02x", and anything else is news. */
 static int
 hexval(char c)
 {
