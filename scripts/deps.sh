@@ -1,12 +1,14 @@
 # deps.sh -- the Debian packages authmuxd needs, sourced by the scripts.
 # Build: compiler, autotools, libraries.  Test: the real peers the
 # integration tests talk to (testsaslauthd from sasl2-bin, libsasl2, slapd
-# and its tools) and the tools that made the hash vectors.
+# and its tools), the tools that made the hash vectors, and clang with
+# libFuzzer and the sanitizer runtimes for tests/fuzz/fuzz.sh.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
  libsodium-dev libcrypt-dev libssl-dev libaprutil1-dev libsasl2-dev libpam0g-dev libldap2-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules valgrind libpam-pwdfile
  slapd ldap-utils openssl
- dpkg-dev debhelper lintian rpm cpio postfix swaks systemd socat man-db"
+ dpkg-dev debhelper lintian rpm cpio postfix swaks systemd socat man-db
+ clang libclang-rt-14-dev"
 
 # the package tests, run by ./run-tests after "make check"
 PACKAGE_TESTS="tests/package/deb.sh tests/package/rpm.sh"

@@ -16,7 +16,8 @@
 #include "config.h"
 #include "log.h"
 
-#define CONF_LINE_MAX 4096
+/* Bytes in a line, its newline not counted. */
+#define CONF_LINE_MAX 4095
 
 static struct am_conf *
 conf_new(const char *path)
@@ -151,30 +152,36 @@ conf_parse_line(struct am_conf *conf, char *raw, int lineno)
 static int
 conf_parse_stream(struct am_conf *conf, FILE *fp)
 {
-	char buf[CONF_LINE_MAX];
-	int lineno = 0, longline = 0;
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
 
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
-		size_t len = strlen(buf);
-
-		if (!longline)
-			lineno++;
-		if (len > 0 && buf[len - 1] != '\n' && !feof(fp)) {
-			if (!longline)
-				conf_report_line(conf, lineno,
-				    "line longer than %d bytes",
-				    CONF_LINE_MAX - 1);
-			longline = 1;
-			continue;
+	/* getline(), not fgets(): it counts the NUL bytes it reads, so a
+	 * NUL cannot pass for the end of a line (and hide the next one) */
+	while ((len = getline(&line, &size, fp)) != -1) {
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > CONF_LINE_MAX)
+			conf_report_line(conf, lineno,
+			    "line longer than %d bytes", CONF_LINE_MAX);
+		else if (memchr(line, '\0', (size_t)len) != NULL)
+			conf_report_line(conf, lineno, "NUL byte in the line");
+		else if (conf_parse_line(conf, line, lineno) == -1) {
+			rc = -1;
+			break;
 		}
-		if (longline) {
-			longline = 0;
-			continue;
-		}
-		if (conf_parse_line(conf, buf, lineno) == -1)
-			return -1;
 	}
-	return 0;
+	/* getline() also stops on a read error or out of memory */
+	if (rc == 0 && !feof(fp))
+		rc = -1;
+	if (line != NULL) {
+		/* values may be bind passwords */
+		explicit_bzero(line, size);
+		free(line);
+	}
+	return rc;
 }
 
 struct am_conf *

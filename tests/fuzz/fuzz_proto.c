@@ -2,37 +2,16 @@
  * fuzz_proto.c -- libFuzzer harness for the saslauthd wire codec, the
  * only place untrusted bytes enter the daemon.
  *
- * Real fuzzing (clang, from the top of the source tree):
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *	    tests/fuzz/fuzz_proto.c src/saslauthd_proto.c -o fuzz_proto
- *	mkdir -p /tmp/corpus && cp -r tests/fuzz/corpus/. /tmp/corpus
- *	./fuzz_proto -max_total_time=600 -max_len=2200 /tmp/corpus
- *
- * (the first corpus directory is where libFuzzer writes new inputs, so
- * give it a copy, not the seeds in the tree).  A crash leaves a
- * crash-<sha1> file: add it to tests/fuzz/corpus/ once fixed.
- *
- * With -DFUZZ_STANDALONE (what "make check" builds, no libFuzzer needed)
- * main() runs every file named on the command line, or every file in the
- * directories named, through the same harness once.
+ * Invariants: a complete request has every field NUL-terminated within
+ * its cap, no empty login or password, and encodes back to exactly the
+ * input; an error is final (more bytes never cure it); whatever a first
+ * read decodes to agrees with the whole request; a decoded reply lies
+ * within the bytes given.  Build and run: see fuzz.h and fuzz.sh.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "saslauthd_proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 static int
 terminated(const char *field, size_t cap)
@@ -173,107 +152,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reply(data, size);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-#include <sys/stat.h>
-
-#include <dirent.h>
-#include <errno.h>
-
-static unsigned long ran;
-
-static int
-run_file(const char *path)
-{
-	uint8_t *buf = NULL, *nbuf;
-	size_t len = 0, cap = 0;
-	size_t n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "fuzz_proto: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((nbuf = realloc(buf, cap)) == NULL)
-				abort();
-			buf = nbuf;
-		}
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		fprintf(stderr, "fuzz_proto: %s: read error\n", path);
-		fclose(fp);
-		free(buf);
-		return -1;
-	}
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	ran++;
-	return 0;
-}
-
-static int
-run_dir(const char *dir)
-{
-	struct dirent *de;
-	struct stat sb;
-	char path[4096];
-	int rc = 0;
-	DIR *dp;
-
-	if ((dp = opendir(dir)) == NULL) {
-		fprintf(stderr, "fuzz_proto: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		    de->d_name) >= sizeof(path)) {
-			fprintf(stderr, "fuzz_proto: %s/%s: path too long\n",
-			    dir, de->d_name);
-			rc = -1;
-			continue;
-		}
-		/* Flat corpus: subdirectories are not descended into. */
-		if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
-			continue;
-		if (run_file(path) == -1)
-			rc = -1;
-	}
-	closedir(dp);
-	return rc;
-}
-
-int
-main(int argc, char *argv[])
-{
-	struct stat sb;
-	int i, rc = 0;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: fuzz_proto FILE|DIR ...\n");
-		return 2;
-	}
-	for (i = 1; i < argc; i++) {
-		if (stat(argv[i], &sb) == -1) {
-			fprintf(stderr, "fuzz_proto: %s: %s\n", argv[i],
-			    strerror(errno));
-			rc = 1;
-		} else if (S_ISDIR(sb.st_mode)) {
-			if (run_dir(argv[i]) == -1)
-				rc = 1;
-		} else if (run_file(argv[i]) == -1)
-			rc = 1;
-	}
-	printf("fuzz_proto: ran %lu inputs\n", ran);
-	return rc;
-}
-#endif

@@ -1,28 +1,36 @@
 #!/bin/bash
-# run_corpus.sh -- run the fuzz harness, built without libFuzzer, over the
-# seed corpus: every seed must pass the codec's invariants, and an empty
-# run (wrong path, lost corpus) must not look like success.
+# run_corpus.sh -- run each fuzz harness, built without libFuzzer (linked
+# with standalone.c), over its seed corpus tests/fuzz/corpus/NAME/: every
+# seed must pass the harness's invariants, and an empty run (a wrong path,
+# a lost corpus) must not look like success.  FUZZ_HARNESSES (set by make
+# check) names the harnesses this configuration builds.
 set -u
 
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
-harness=$top_builddir/tests/fuzz/fuzz_proto
-corpus=$top_srcdir/tests/fuzz/corpus
+harnesses=${FUZZ_HARNESSES:-$(cd "$top_srcdir/tests/fuzz/corpus" && echo *)}
+rc=0
 
-if [ ! -x "$harness" ]; then
-	echo "run_corpus: $harness not built" >&2
-	exit 99
-fi
-out=$("$harness" "$corpus")
-rc=$?
-printf '%s\n' "$out"
-if [ "$rc" -ne 0 ]; then
-	echo "run_corpus: fuzz_proto exited with status $rc" >&2
-	exit 1
-fi
-n=$(printf '%s\n' "$out" | sed -n 's/^fuzz_proto: ran \([0-9]*\) inputs$/\1/p')
-if [ -z "$n" ] || [ "$n" -eq 0 ]; then
-	echo "run_corpus: no inputs ran from $corpus" >&2
-	exit 1
-fi
-exit 0
+for h in $harnesses; do
+	harness=$top_builddir/tests/fuzz/fuzz_$h
+	corpus=$top_srcdir/tests/fuzz/corpus/$h
+	if [ ! -x "$harness" ]; then
+		echo "run_corpus: $harness not built" >&2
+		exit 99
+	fi
+	out=$("$harness" "$corpus")
+	st=$?
+	printf '%s\n' "$out"
+	n=$(printf '%s\n' "$out" |
+	    sed -n "s/^fuzz_$h: ran \([0-9]*\) inputs\$/\1/p")
+	if [ "$st" -ne 0 ]; then
+		echo "not ok - fuzz_$h exited with status $st" >&2
+		rc=1
+	elif [ -z "$n" ] || [ "$n" -eq 0 ]; then
+		echo "not ok - fuzz_$h: no inputs ran from $corpus" >&2
+		rc=1
+	else
+		echo "ok - fuzz_$h: $n seeds"
+	fi
+done
+exit $rc

@@ -164,6 +164,21 @@ test_file(void)
 	ok(c->errors == 1 && c->n == 2 && conf_find(c, "b")->line == 3,
 	    "an over-long line is one error; the next line is line 3");
 	conf_free(c);
+
+	/* a NUL is not the end of its line (fgets() took it for one, and
+	 * the next line then passed for the rest of a long one) */
+	fp = fopen(path, "w");
+	fprintf(fp, "a: 1\nb: x%cy\nc: 3\nd: %04092d\ne: %04093d\nf: 6\n",
+	    '\0', 0, 0);
+	fclose(fp);
+	c = conf_load(path);
+	ok(c->errors == 2 && c->n == 4 && conf_find(c, "b") == NULL &&
+	    conf_find(c, "c")->line == 3 && conf_find(c, "e") == NULL &&
+	    strlen(conf_find(c, "d")->value) == 4092 &&
+	    conf_find(c, "f")->line == 6,
+	    "a NUL byte and a 4096-byte line are an error each; a line of "
+	    "4095 bytes is whole");
+	conf_free(c);
 	unlink(path);
 	c = conf_load(path);
 	ok(c->errors == 1 && c->n == 0, "a missing file is an error");
