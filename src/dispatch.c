@@ -51,6 +51,9 @@ static struct sreq *spare;		/* loop thread only; wiped */
 static unsigned int nspare;
 static bool realm_join;
 static unsigned int backend_timeout_ms = 30000;
+/* a hung backend answers no one: every request of the burst times out */
+static struct loop_burst burst_watchdog = LOOP_BURST(LOG_WARNING,
+    "requests answered NO after backend_timeout");
 
 void
 dispatch_set_chain(struct chain *ch)
@@ -326,9 +329,11 @@ watchdog_fired(void *arg)
 	struct sreq *s = arg;
 	struct conn *c = s->conn;
 
-	log_warnx("connection %lu: backend %s did not answer within %u s; "
-	    "answered NO (temporary failure); the worker is still waiting",
-	    c->id, s->chain->names, backend_timeout_ms / 1000);
+	if (loop_burst(&burst_watchdog))
+		log_warnx("connection %lu: backend %s did not answer within "
+		    "%u s; answered NO (temporary failure); the worker is "
+		    "still waiting", c->id, s->chain->names,
+		    backend_timeout_ms / 1000);
 	loop_timer_cancel(&s->timer);
 	s->conn = NULL;
 	c->data = NULL;

@@ -24,6 +24,8 @@
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32
+#define BURST_QUIET_MS 1000
+#define BURST_SUMMARY_MS 60000
 
 struct listener {
 	struct loop_io io;
@@ -42,6 +44,22 @@ static size_t heap_n, heap_cap;
 static struct listener *listeners;
 static struct loop_timer accept_pause;
 static bool accepting = true;
+
+static struct loop_burst *bursts;	/* going on: a summary is due */
+static struct loop_burst burst_deadline = LOOP_BURST(LOG_INFO,
+    "connections closed: no complete request in time");
+static struct loop_burst burst_unread = LOOP_BURST(LOG_INFO,
+    "connections closed: reply not read in time");
+static struct loop_burst burst_hangup = LOOP_BURST(LOG_INFO,
+    "connections closed: client hung up mid-request");
+static struct loop_burst burst_readerr = LOOP_BURST(LOG_INFO,
+    "connections closed: read errors");
+static struct loop_burst burst_undelivered = LOOP_BURST(LOG_INFO,
+    "replies not delivered");
+static struct loop_burst burst_evict = LOOP_BURST(LOG_WARNING,
+    "idle clients dropped to make room");
+static struct loop_burst burst_backoff = LOOP_BURST(LOG_WARNING,
+    "not accepting for 100 ms");
 
 static struct conn *conn_head, *conn_tail;
 /* Freed during an epoll batch whose later events may still point at
@@ -175,6 +193,66 @@ timers_run(void)
 		return -1;
 	now = loop_now_ms();
 	return heap[1]->when <= now ? 0 : (int)(heap[1]->when - now);
+}
+
+/* --- bursts --------------------------------------------------------- */
+
+static void
+burst_summary(struct loop_burst *b)
+{
+	if (b->n > 0)
+		log_msg(b->prio, "%s: %lu more in %.1f s", b->what, b->n,
+		    (double)(b->last - b->since) / 1000);
+	b->n = 0;
+}
+
+static void
+burst_unlist(struct loop_burst *b)
+{
+	struct loop_burst **p;
+
+	for (p = &bursts; *p != NULL; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+}
+
+static void
+burst_check(void *arg)
+{
+	struct loop_burst *b = arg;
+	uint64_t now = loop_now_ms(), quiet = b->last + BURST_QUIET_MS;
+
+	if (now < quiet && now - b->since < BURST_SUMMARY_MS) {
+		loop_timer_set(&b->timer, (unsigned int)(quiet - now));
+		return;
+	}
+	burst_summary(b);
+	if (now < quiet) {
+		/* still going: count on, sum up again in a minute */
+		b->since = now;
+		loop_timer_set(&b->timer, BURST_QUIET_MS);
+		return;
+	}
+	burst_unlist(b);
+}
+
+bool
+loop_burst(struct loop_burst *b)
+{
+	b->last = loop_now_ms();
+	if (loop_timer_armed(&b->timer)) {
+		b->n++;
+		return false;
+	}
+	loop_timer_init(&b->timer, burst_check, b);
+	b->since = b->last;
+	b->n = 0;
+	b->next = bursts;
+	bursts = b;
+	loop_timer_set(&b->timer, BURST_QUIET_MS);
+	return true;
 }
 
 /* --- fds ------------------------------------------------------------ */
@@ -314,6 +392,12 @@ loop_run(void)
 		bury();
 	}
 	bury();
+	/* the bursts still going are summed up now, not lost */
+	while (bursts != NULL) {
+		loop_timer_cancel(&bursts->timer);
+		burst_summary(bursts);
+		bursts = bursts->next;
+	}
 	log_flush();
 }
 
@@ -392,13 +476,15 @@ conn_deadline(void *arg)
 			c->proto->timeout(c);
 			return;
 		}
-		log_info("connection %lu: closed: no complete request within "
-		    "%u ms (%zu bytes received)", c->id, read_timeout_ms,
-		    c->inlen);
+		if (loop_burst(&burst_deadline))
+			log_info("connection %lu: closed: no complete request "
+			    "within %u ms (%zu bytes received)", c->id,
+			    read_timeout_ms, c->inlen);
 		break;
 	case CONN_WRITING:
-		log_info("connection %lu: closed: client did not read the "
-		    "reply within %u ms", c->id, read_timeout_ms);
+		if (loop_burst(&burst_unread))
+			log_info("connection %lu: closed: client did not read "
+			    "the reply within %u ms", c->id, read_timeout_ms);
 		break;
 	case CONN_DRAINING:
 		break;
@@ -424,13 +510,14 @@ conn_read(struct conn *c)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		log_info("connection %lu: closed: read: %s", c->id,
-		    strerror(errno));
+		if (loop_burst(&burst_readerr))
+			log_info("connection %lu: closed: read: %s", c->id,
+			    strerror(errno));
 		conn_free(c);
 		return;
 	}
 	if (n == 0) {
-		if (c->inlen > 0)
+		if (c->inlen > 0 && loop_burst(&burst_hangup))
 			log_info("connection %lu: closed: client hung up "
 			    "after %zu bytes of an incomplete request", c->id,
 			    c->inlen);
@@ -462,8 +549,9 @@ conn_flush(struct conn *c)
 			}
 			if (errno == EINTR)
 				continue;
-			log_info("connection %lu: closed: reply not "
-			    "delivered: %s", c->id, strerror(errno));
+			if (loop_burst(&burst_undelivered))
+				log_info("connection %lu: closed: reply not "
+				    "delivered: %s", c->id, strerror(errno));
 			conn_free(c);
 			return;
 		}
@@ -566,9 +654,10 @@ conn_evict(void)
 
 	for (c = conn_head; c != NULL; c = c->next)
 		if (c->state == CONN_READING) {
-			log_warnx("connection %lu: closed: connection limit "
-			    "(%u) reached, dropping the oldest idle client",
-			    c->id, max_conns);
+			if (loop_burst(&burst_evict))
+				log_warnx("connection %lu: closed: connection "
+				    "limit (%u) reached, dropping the oldest "
+				    "idle client", c->id, max_conns);
 			conn_free(c);
 			return true;
 		}
@@ -591,7 +680,8 @@ accept_backoff(const char *why)
 {
 	struct listener *l;
 
-	log_warnx("not accepting for 100 ms: %s", why);
+	if (loop_burst(&burst_backoff))
+		log_warnx("not accepting for 100 ms: %s", why);
 	for (l = listeners; l != NULL; l = l->next)
 		loop_del(&l->io);
 	loop_timer_set(&accept_pause, 100);

@@ -96,6 +96,27 @@ void loop_timer_set(struct loop_timer *t, unsigned int ms);
 void loop_timer_cancel(struct loop_timer *t);
 bool loop_timer_armed(const struct loop_timer *t);
 
+/*
+ * A fault that comes in bursts (a thousand idle clients cut at their
+ * deadline at once, clients leaving before their reply, descriptors
+ * running out) is logged once per burst, not once per connection:
+ * loop_burst() returns true for the first event of a burst, which the
+ * caller logs in full, and false for the rest, which it only counts.  A
+ * burst ends when none came for BURST_QUIET_MS; then one line sums it up,
+ * "WHAT: N more in T s" at prio.  A burst that goes on is summed up once
+ * a minute.  Loop thread only.
+ */
+struct loop_burst {
+	int prio;
+	const char *what;
+	unsigned long n;	/* events since the last line */
+	uint64_t since, last;	/* loop_now_ms() of the first and last */
+	struct loop_timer timer;
+	struct loop_burst *next;	/* on the list of bursts going on */
+};
+#define LOOP_BURST(p, w) { .prio = (p), .what = (w) }
+bool loop_burst(struct loop_burst *b);
+
 /* Called on the loop thread after every loop_wakeup(). */
 void loop_set_wakeup(void (*cb)(void));
 /* Async-signal-safe and thread-safe. */
