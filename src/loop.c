@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -26,6 +27,10 @@
 #define ACCEPT_BURST 32
 #define BURST_QUIET_MS 1000
 #define BURST_SUMMARY_MS 60000
+/* A client that has sent nothing for this long may be dropped to make
+ * room; a younger one is a client that has not written yet (libsasl2
+ * writes right after connect), and the loop pauses instead. */
+#define EVICT_MIN_AGE_MS 500
 
 struct listener {
 	struct loop_io io;
@@ -646,18 +651,23 @@ conn_resume(struct conn *c)
 	loop_timer_set(&c->deadline, read_timeout_ms);
 }
 
-/* Close the oldest connection still reading, to make room. */
+/* Close the oldest connection still reading, to make room, if it has
+ * been silent long enough to be idle; why says what is full. */
 static bool
-conn_evict(void)
+conn_evict(const char *why)
 {
+	uint64_t now = loop_now_ms();
 	struct conn *c;
 
 	for (c = conn_head; c != NULL; c = c->next)
 		if (c->state == CONN_READING) {
+			/* the list is in accept order: the rest are younger */
+			if (now - c->accepted < EVICT_MIN_AGE_MS)
+				return false;
 			if (loop_burst(&burst_evict))
-				log_warnx("connection %lu: closed: connection "
-				    "limit (%u) reached, dropping the oldest "
-				    "idle client", c->id, max_conns);
+				log_warnx("connection %lu: closed: %s, "
+				    "dropping the oldest idle client", c->id,
+				    why);
 			conn_free(c);
 			return true;
 		}
@@ -712,24 +722,34 @@ listener_event(int fd, uint32_t events, void *arg)
 {
 	struct listener *l = arg;
 	struct conn *c;
-	int s, n;
+	char why[80];
+	int s, n, e;
 
 	/* a bounded burst, so connections waiting in epoll get their turn;
 	 * the listener is level-triggered and fires again */
 	for (n = 0; n < ACCEPT_BURST; n++) {
-		if (nconns >= max_conns && !conn_evict()) {
-			accept_backoff("every connection is busy");
-			return;
+		if (nconns >= max_conns) {
+			snprintf(why, sizeof(why), "connection limit (%u) "
+			    "reached", max_conns);
+			if (!conn_evict(why)) {
+				accept_backoff(why);
+				return;
+			}
 		}
 		s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s == -1) {
 			if (errno == EAGAIN || errno == EINTR ||
 			    errno == ECONNABORTED)
 				return;
-			if ((errno == EMFILE || errno == ENFILE) &&
-			    conn_evict())
-				continue;
-			accept_backoff(strerror(errno));
+			e = errno;
+			if (e == EMFILE || e == ENFILE) {
+				snprintf(why, sizeof(why), "no descriptor left "
+				    "(%s)", strerror(e));
+				if (conn_evict(why))
+					continue;
+			} else
+				snprintf(why, sizeof(why), "%s", strerror(e));
+			accept_backoff(why);
 			return;
 		}
 		if ((c = conn_alloc(l->proto->inbuf_size)) == NULL) {
