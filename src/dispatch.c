@@ -549,10 +549,24 @@ sasl_detach(struct conn *c)
 	c->data = NULL;
 }
 
+/* Stopping: a whole 4-field request waiting for an optional fifth field
+ * was read, so it is answered, not dropped with the idle connections. */
+static int
+sasl_stopping(struct conn *c)
+{
+	struct sreq *s = c->data;
+
+	if (s == NULL || !loop_timer_armed(&s->timer))
+		return 0;
+	submit(s);
+	return 1;
+}
+
 const struct conn_proto dispatch_saslauthd = {
 	.name = "saslauthd",
 	.inbuf_size = PROTO_REQUEST_MAX,
 	.input = sasl_input,
 	.attach = sasl_attach,
 	.detach = sasl_detach,
+	.stopping = sasl_stopping,
 };

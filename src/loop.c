@@ -823,7 +823,8 @@ loop_stop_accepting(void)
 		loop_del(&l->io);
 	for (c = conn_head; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CONN_READING)
+		if (c->state == CONN_READING && (c->proto->stopping == NULL ||
+		    c->proto->stopping(c) == 0))
 			conn_free(c);
 	}
 }

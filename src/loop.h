@@ -47,6 +47,10 @@ struct conn_proto {
 	 * attach may refuse the connection (-1); it logs why. */
 	int (*attach)(struct conn *c);
 	void (*detach)(struct conn *c);
+	/* Optional: the daemon is stopping and c is still reading.  Return
+	 * 1 when the protocol holds a whole request and takes it on (it
+	 * answers it as usual), 0 to have the connection closed. */
+	int (*stopping)(struct conn *c);
 };
 
 /* What follows a reply. */
@@ -134,7 +138,8 @@ void conn_set_limits(unsigned int read_timeout_ms, unsigned int max_conns);
 /* Accept connections on a listening fd with proto.  Returns 0 or -1. */
 int loop_listen(int fd, const struct conn_proto *proto);
 /* Stop accepting on every listener (the fds stay open: listen.c owns
- * them) and close connections still reading a request. */
+ * them) and close connections still reading a request, unless their
+ * protocol's stopping hook takes the request on. */
 void loop_stop_accepting(void);
 /* Number of open connections. */
 unsigned int conn_count(void);
