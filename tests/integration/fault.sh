@@ -9,30 +9,10 @@
 
 use_testmod
 
-# field STRING: a counted string in hex
-field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 W() { "$WIRE" -f "$SOCK" "$@"; }
 OK='0: OK "Success."'
-# nlines FIXED_STRING: lines of the log that have it
-nlines() { grep -cF -- "$1" "$LOG"; }
-# burst_total FIXED_STRING SUMMARY_STRING: connections a burst's lines
-# account for (1 per full line, N per "N more in" summary)
-burst_total() {
-	_full=$(nlines "$1")
-	_more=$(grep -F -- "$2" "$LOG" | sed -n 's/.*: \([0-9]*\) more in .*/\1/p' | paste -sd+ -)
-	echo $((_full + ${_more:-0}))
-}
 # cpu_ticks PID: user + system time, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# wait_for FIXED_STRING SECONDS
-wait_for() {
-	_i=0
-	while [ $_i -lt $(($2 * 20)) ]; do
-		grep -qF -- "$1" "$LOG" && return 0
-		sleep 0.05; _i=$((_i + 1))
-	done
-	return 1
-}
 
 # --- clients that close mid-request or before the reply ------------------
 write_conf "read_timeout: 3" "testmod_hang_ms: 100"
@@ -53,10 +33,10 @@ for shape in "after 1 byte:00" "after the login field:$(field alice)" \
 	check "$N clients close $what ($out)" [ "$out" = "abandoned: $N" ]
 	expect_out "$what: the next client is served" 0 "$OK" "$AUTHMUX" -f "$SOCK" -u alice -p alice-pw
 	# the burst ends 1 s after its last connection; then its summary
-	wait_for "client hung up mid-request: " 5
-	n=$(nlines "closed: client hung up after")
+	log_wait "client hung up mid-request: " 5
+	n=$(log_count "closed: client hung up after")
 	check "$what: logged once, not $N times ($n full line(s))" [ "$n" -le 2 ]
-	total=$(burst_total "closed: client hung up after" "client hung up mid-request: ")
+	total=$(burst_total "closed: client hung up after" "client hung up mid-request")
 	check "$what: and the summary counts every one ($total of $N)" [ "$total" = $N ]
 done
 
@@ -68,13 +48,13 @@ for pw in hang delay; do
 	n=$([ $pw = hang ] && echo 20 || echo 200)
 	out=$(W abandon "$(field known-x)$(field $pw)$(field imap)$(field '')" $n)
 	check "$n clients leave before the reply ($pw)" [ "$out" = "abandoned: $n" ]
-	wait_for "replies not delivered: " 10
-	d=$(nlines "auth failure: [user=known-x]")
-	d=$((d + $(nlines "auth success: [user=known-x]")))
+	log_wait "replies not delivered: " 10
+	d=$(log_count "auth failure: [user=known-x]")
+	d=$((d + $(log_count "auth success: [user=known-x]")))
 	check "$pw: every request went through the backend ($d of $n)" [ "$d" = $n ]
-	lines=$(nlines "reply not delivered")
+	lines=$(log_count "reply not delivered")
 	check "$pw: the lost replies are logged once ($lines full line(s))" [ "$lines" -le 2 ]
-	total=$(burst_total "reply not delivered" "replies not delivered: ")
+	total=$(burst_total "reply not delivered" "replies not delivered")
 	check "$pw: and counted ($total of $n)" [ "$total" = $n ]
 	check "$pw: the daemon is alive" alive
 	expect_out "$pw: the next client is served" 0 "$OK" "$AUTHMUX" -f "$SOCK" -u alice -p alice-pw
@@ -113,10 +93,10 @@ check "the client that came meanwhile was answered too" both [ $wrc = 0 ] -- gre
 check "answered in two rounds of the backend, not more (${ms} ms < 12000)" [ "$ms" -lt 12000 ]
 hz=$(getconf CLK_TCK)
 check "the daemon did not spin while out of descriptors ($ticks ticks < $hz, 1 s)" [ "$ticks" -lt "$hz" ]
-wait_for "not accepting for 100 ms: " 3
-n=$(nlines "not accepting for 100 ms: no descriptor left (Too many open files)")
+log_wait "not accepting for 100 ms: " 3
+n=$(log_count "not accepting for 100 ms: no descriptor left (Too many open files)")
 check "out of descriptors: logged once per burst ($n full line(s))" both [ "$n" -ge 1 ] -- [ "$n" -le 2 ]
-s=$(nlines "not accepting for 100 ms: " ); s=$((s - n))
+s=$(log_count "not accepting for 100 ms: " ); s=$((s - n))
 check "... and summed up, not one line every 100 ms ($s summary line(s))" [ "$s" -le 2 ]
 grep -F "not accepting" "$LOG" | sed 's/^/# /'
 t0=$(date +%s%N); expect_out "served at once afterwards" 0 "$OK" "$AUTHMUX" -f "$SOCK" -u alice -p alice-pw
@@ -131,13 +111,10 @@ IDLE=$!
 sleep 1
 out=$("$WIRE" -f "$SOCK" latency 20 alice alice-pw)
 echo "# 150 idle clients through 64 descriptors: $out"
-case "$out" in
-ok:\ 20\ no:\ 0\ *) pass "logins answered while idle clients fill every descriptor" ;;
-*) fail "logins answered while idle clients fill every descriptor ($out)" ;;
-esac
+check "logins answered while idle clients fill every descriptor" [ "$(value_of "$out" ok)" = 20 ]
 wait $IDLE
-wait_for "dropped to make room: " 3
-n=$(nlines "no descriptor left (Too many open files), dropping the oldest idle client")
+log_wait "dropped to make room: " 3
+n=$(log_count "no descriptor left (Too many open files), dropping the oldest idle client")
 check "eviction named for the descriptor limit, logged once ($n)" [ "$n" = 1 ]
 log_lacks "not blamed on max_connections" "connection limit (1000) reached"
 check "daemon alive" alive

@@ -37,7 +37,7 @@ sleep 0.5
 timed alice alice-pw "$T/file.alice" &
 timed bob bob-plain-pw "$T/file.bob" &
 timed c_ssha "$CUSTOM_PW" "$T/cache.c_ssha" &
-for j in $(jobs -p); do [ "$j" = "$DAEMON_PID" ] || [ "$j" = "${s1_PID:-}" ] || wait "$j"; done
+wait_jobs "$s1_PID"
 for f in "$T"/file.* "$T"/cache.*; do
 	check "answered at once beside the hung backend: ${f##*/} ($(answer "$f"), $(took "$f") ms < 500)" \
 	    both [ "$(answer "$f")" = "$OK" ] -- [ "$(took "$f")" -lt 500 ]
@@ -72,7 +72,7 @@ sleep 0.5
 timed c_ssha "$CUSTOM_PW" "$T/cache2"
 check "all 6 workers stuck: a cache hit is answered at once ($(answer "$T/cache2"), $(took "$T/cache2") ms < 500)" \
     both [ "$(answer "$T/cache2")" = "$OK" ] -- [ "$(took "$T/cache2")" -lt 500 ]
-for j in $(jobs -p); do [ "$j" = "$DAEMON_PID" ] || [ "$j" = "${s1_PID:-}" ] || wait "$j"; done
+wait_jobs "$s1_PID"
 n=$(cat "$T"/all.* | grep -cxF "$NO")
 check "and the 6 stuck ones were answered NO in time ($n)" [ "$n" = 6 ]
 slapd_thaw s1

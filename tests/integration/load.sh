@@ -9,32 +9,12 @@ use_testmod
 LOADGEN="$top_builddir/tests/bench/loadgen"
 [ -x "$LOADGEN" ] || skip "tests/bench/loadgen is not built (run make)"
 
-# field STRING: a counted string in hex
-field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 W() { "$WIRE" -f "$SOCK" "$@"; }
-nlines() { grep -cF -- "$1" "$LOG"; }
 # log_since LINE: what the daemon logged after line LINE, less the
 # lines that are one per request by design (-d's debug lines, attempts)
 log_since() {
 	sed -n "$(($1 + 1)),\$p" "$LOG" | grep -vE ': accepted \(|-field request to the workers|auth (success|failure): '
 }
-# burst_total FULL SUMMARY: events a burst's lines account for (one per
-# full line, N per "SUMMARY: N more in T s")
-burst_total() {
-	_more=$(grep -F -- "$2: " "$LOG" | sed -n 's/.*: \([0-9]*\) more in .*/\1/p' | paste -sd+ -)
-	echo $(($(nlines "$1") + ${_more:-0}))
-}
-wait_for() { # FIXED_STRING SECONDS
-	_i=0
-	while [ $_i -lt $(($2 * 20)) ]; do
-		grep -qF -- "$1" "$LOG" && return 0
-		sleep 0.05; _i=$((_i + 1))
-	done
-	return 1
-}
-# field_of LINE KEY: the number after KEY (latency: "p99_ms: 1.2",
-# loadgen: "ok=12")
-field_of() { printf '%s\n' "$1" | sed -n "s/.*$2[:=] *\([0-9]*\).*/\1/p"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # --- 2,000 idle connections and a real client ------------------------------
@@ -53,16 +33,16 @@ held=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
 check "the daemon holds the 2,000 idle connections ($held descriptors)" [ "$held" -ge 2000 ]
 out=$(W latency 200 alice alice-pw)
 echo "# 200 sequential logins beside 2,000 idle connections: $out"
-check "200 logins answered OK" [ "$(field_of "$out" ok)" = 200 ]
-p99=$(field_of "$out" p99_ms)
+check "200 logins answered OK" [ "$(value_of "$out" ok)" = 200 ]
+p99=$(value_of "$out" p99_ms)
 check "p99 under 100 ms (${p99} ms)" both [ -n "$p99" ] -- [ "$p99" -lt 100 ]
 wait $IDLE
 ms=$(ms_since "$t0")
 cat "$T/idle.out"
 check "the idle ones are dropped by read_timeout" grep -q "closed-by-server: 2000 of 2000" "$T/idle.out"
 check "... at the deadline, 8 s (all gone after ${ms} ms)" both [ "$ms" -ge 7900 ] -- [ "$ms" -lt 15000 ]
-wait_for "connections closed: no complete request in time: " 3
-n=$(nlines "closed: no complete request within 8000 ms")
+log_wait "connections closed: no complete request in time: " 3
+n=$(log_count "closed: no complete request within 8000 ms")
 check "logged once, not 2,000 times ($n full line)" [ "$n" = 1 ]
 total=$(burst_total "closed: no complete request within 8000 ms" "connections closed: no complete request in time")
 check "and summed up: $total of 2000" [ "$total" = 2000 ]
@@ -86,10 +66,9 @@ done
 sleep 0.3
 out=$(W latency 50 alice alice-pw)
 echo "# 50 logins beside 40 trickling clients: $out"
-check "50 logins answered OK meanwhile" [ "$(field_of "$out" ok)" = 50 ]
-max=$(field_of "$out" max_ms)
+check "50 logins answered OK meanwhile" [ "$(value_of "$out" ok)" = 50 ]
+max=$(value_of "$out" max_ms)
 check "none waited for a trickler (max ${max} ms < 100)" [ "$max" -lt 100 ]
-wait_jobs() { for j in $(jobs -p); do [ "$j" = "$DAEMON_PID" ] || wait "$j"; done; }
 wait_jobs
 fast=$(cat "$T"/fast.* | grep -c "^reply: OK$")
 check "20 requests trickled within read_timeout answered OK ($fast)" [ "$fast" = 20 ]
@@ -97,8 +76,8 @@ slow=$(cat "$T"/slow.* | grep -c "^closed$")
 check "20 trickled past it closed ($slow)" [ "$slow" = 20 ]
 late=$(cat "$T"/slow.* | grep -E '^[0-9]+$' | sort -n | tail -n 1)
 check "... at the deadline (the last after ${late} ms < 3500)" [ "$late" -lt 3500 ]
-wait_for "connections closed: no complete request in time: " 3
-check "the cut ones logged once ($(nlines "closed: no complete request within 2000 ms") full line)" [ "$(nlines "closed: no complete request within 2000 ms")" = 1 ]
+log_wait "connections closed: no complete request in time: " 3
+check "the cut ones logged once ($(log_count "closed: no complete request within 2000 ms") full line)" [ "$(log_count "closed: no complete request within 2000 ms")" = 1 ]
 check "and summed up ($(burst_total "closed: no complete request within 2000 ms" "connections closed: no complete request in time") of 20)" \
     [ "$(burst_total "closed: no complete request within 2000 ms" "connections closed: no complete request in time")" = 20 ]
 stop_daemon
@@ -126,7 +105,7 @@ lines=$(log_since "$before" | wc -l)
 check "daemon alive after 5,000 connects" alive
 check "a few log lines, not thousands ($lines)" [ "$lines" -le 6 ]
 out=$(W latency 20 alice alice-pw)
-check "a real client is answered at once after the flood ($out)" both [ "$(field_of "$out" ok)" = 20 ] -- [ "$(field_of "$out" max_ms)" -lt 100 ]
+check "a real client is answered at once after the flood ($out)" both [ "$(value_of "$out" ok)" = 20 ] -- [ "$(value_of "$out" max_ms)" -lt 100 ]
 
 kill -STOP "$DAEMON_PID"
 before=$(wc -l < "$LOG")
@@ -168,9 +147,9 @@ done
 wait $LG
 out=$(cat "$T/lg.out")
 echo "# under three SIGHUPs: $out"
-check "SIGHUP under load: the reloads completed ($(nlines "reloaded: backends testmod,file") of 3)" [ "$(nlines "reloaded: backends testmod,file")" = 3 ]
-check "SIGHUP under load: no request lost ($(field_of "$out" errors) errors)" [ "$(field_of "$out" errors)" = 0 ]
-got=$(( $(field_of "$out" ok) + $(field_of "$out" no) ))
+check "SIGHUP under load: the reloads completed ($(log_count "reloaded: backends testmod,file") of 3)" [ "$(log_count "reloaded: backends testmod,file")" = 3 ]
+check "SIGHUP under load: no request lost ($(value_of "$out" errors) errors)" [ "$(value_of "$out" errors)" = 0 ]
+got=$(( $(value_of "$out" ok) + $(value_of "$out" no) ))
 check "SIGHUP under load: a reply for every request the daemon logged ($got replies, $(auth_lines) attempts)" [ "$got" = "$(auth_lines)" ]
 
 : > "$LOG"
@@ -188,12 +167,12 @@ grep "errors:" "$T/lg.err" | sed 's/^/# /'
 grep -E "stopping|stopped" "$LOG" | sed 's/^/# /'
 check "SIGTERM under load: exit 0 ($rc), in ${ms} ms" both [ $rc = 0 ] -- [ "$ms" -lt 10000 ]
 log_lacks "SIGTERM under load: nothing left unanswered" "unanswered"
-got=$(( $(field_of "$out" ok) + $(field_of "$out" no) ))
+got=$(( $(value_of "$out" ok) + $(value_of "$out" no) ))
 check "SIGTERM under load: every request the daemon read got its reply ($got replies, $(auth_lines) attempts)" [ "$got" = "$(auth_lines)" ]
 short=$(errs "read/short"); tmo=$(errs timeout); bad=$(errs "bad reply")
 echo "# sent and not answered: $short closed unread (never read by the daemon), $tmo timeouts, $bad bad replies"
 check "SIGTERM under load: no client left waiting, no bad reply" both [ "$tmo" = 0 ] -- [ "$bad" = 0 ]
-check "SIGTERM under load: nothing logged as undelivered" [ "$(nlines "reply not delivered")" = 0 ]
+check "SIGTERM under load: nothing logged as undelivered" [ "$(log_count "reply not delivered")" = 0 ]
 
 # A request read in full but waiting for an optional fifth field (it came
 # in pieces: FIFTH_FIELD_GRACE_MS) when SIGTERM comes is answered, not
