@@ -18,7 +18,8 @@ log_since() {
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # --- 2,000 idle connections and a real client ------------------------------
-ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# the soft limit only: the daemon raises its own within the hard one
+ulimit -Sn 8192 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
 write_conf "read_timeout: 8"
 start_daemon -n 2 || { fail "daemon starts"; done_testing; }
 t0=$(date +%s%N)
@@ -151,6 +152,14 @@ check "SIGHUP under load: the reloads completed ($(log_count "reloaded: backends
 check "SIGHUP under load: no request lost ($(value_of "$out" errors) errors)" [ "$(value_of "$out" errors)" = 0 ]
 got=$(( $(value_of "$out" ok) + $(value_of "$out" no) ))
 check "SIGHUP under load: a reply for every request the daemon logged ($got replies, $(auth_lines) attempts)" [ "$got" = "$(auth_lines)" ]
+# the open-files limit follows max_connections on reload, as at start
+nofile() { awk '/^Max open files/ { print $4 }' "/proc/$DAEMON_PID/limits"; }
+before=$(nofile)
+write_conf "testmod_hang_ms: 200" "max_connections: 9000"
+kill -HUP "$DAEMON_PID"
+i=0; while [ $i -lt 100 ] && [ "$(nofile)" = "$before" ]; do sleep 0.05; i=$((i + 1)); done
+want=9064; hard=$(ulimit -Hn); [ "$hard" != unlimited ] && [ "$hard" -lt $want ] && want=$hard
+check "a reload raising max_connections raises the open-files limit ($before, then $(nofile))" [ "$(nofile)" = $want ]
 
 : > "$LOG"
 "$LOADGEN" -f "$SOCK" -u "$T/load.users" -c 16 -d 2.5 > "$T/lg.out" 2> "$T/lg.err" &
