@@ -340,6 +340,24 @@ on_signal(int sig)
 	loop_wakeup();
 }
 
+/* Room for max_connections descriptors, within the hard limit. */
+static void
+raise_fd_limit(unsigned int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want += 64;		/* listeners, logs, backends' own files */
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("open files limited to %lu: fewer than "
+		    "max_connections (%u) clients can wait at once",
+		    (unsigned long)rl.rlim_cur, want - 64);
+}
+
 /* Start, stop, resize or retune the cache; old is NULL at startup. */
 static void
 apply_cache(const struct settings *s, const struct settings *old)
@@ -414,6 +432,8 @@ reload(void)
 	if (s.facility != cur.facility && !foreground)
 		log_init("authmuxd", s.facility, false, log_debug_enabled());
 	conn_set_limits(s.read_timeout_ms, s.max_conns);
+	if (s.max_conns > cur.max_conns)
+		raise_fd_limit(s.max_conns);
 	dispatch_set_realm_join(s.realm_join);
 	dispatch_set_backend_timeout(s.backend_timeout_ms);
 	apply_cache(&s, &cur);
@@ -574,24 +594,6 @@ report_start(int fd, unsigned char status)
 		if (null > STDERR_FILENO)
 			close(null);
 	}
-}
-
-/* Room for max_connections descriptors, within the hard limit. */
-static void
-raise_fd_limit(unsigned int want)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return;
-	want += 64;		/* listeners, logs, backends' own files */
-	if (rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
-		log_warnx("open files limited to %lu: fewer than "
-		    "max_connections (%u) clients can wait at once",
-		    (unsigned long)rl.rlim_cur, want - 64);
 }
 
 /* Check the descriptors the service manager passed into inherited[]. */

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -66,17 +67,29 @@ cache_enabled(void)
 	return tab != NULL;
 }
 
+static void *
+map_zeroed(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 void
 cache_free(void)
 {
 	if (tab != NULL) {
-		sodium_memzero(tab, (size_t)capacity * sizeof(*tab));
-		free(tab);
+		/* only slots below high ever held anything; wiping the rest
+		 * would fault in every page of the table */
+		sodium_memzero(tab, (size_t)high * sizeof(*tab));
+		munmap(tab, (size_t)capacity * sizeof(*tab));
 	}
-	free(buckets);
+	if (buckets != NULL)
+		munmap(buckets, (size_t)nbuckets * sizeof(*buckets));
 	tab = NULL;
 	buckets = NULL;
-	capacity = nbuckets = count = 0;
+	capacity = nbuckets = count = high = 0;
 	sodium_memzero(hkey, sizeof(hkey));
 	sodium_memzero(skey, sizeof(skey));
 }
@@ -106,9 +119,13 @@ cache_init(size_t size_kib, unsigned int t, unsigned int nt, unsigned int st)
 	capacity = n;
 	for (nbuckets = 16; nbuckets < capacity; nbuckets *= 2)
 		;
-	/* calloc: pages are only touched as entries are used */
-	tab = calloc(capacity, sizeof(*tab));
-	buckets = malloc((size_t)nbuckets * sizeof(*buckets));
+	/* mmap, not calloc: the table's pages are only touched as entries
+	 * are used, and munmap gives them all back.  After one free, malloc
+	 * would serve the next table from its heap, clear all of it and
+	 * keep it resident: a reload turning the cache off and on again
+	 * left cache_size resident for good. */
+	tab = map_zeroed((size_t)capacity * sizeof(*tab));
+	buckets = map_zeroed((size_t)nbuckets * sizeof(*buckets));
 	if (tab == NULL || buckets == NULL) {
 		cache_free();
 		return -1;

@@ -54,6 +54,9 @@ static unsigned int nspare;
 static bool realm_join;
 static unsigned int backend_timeout_ms = 30000;
 static const struct peer_acl *acl;	/* loop thread only */
+/* a hung backend answers no one: every request of the burst times out */
+static struct loop_burst burst_watchdog = LOOP_BURST(LOG_WARNING,
+    "requests answered NO after backend_timeout");
 
 void
 dispatch_set_chain(struct chain *ch)
@@ -363,9 +366,11 @@ watchdog_fired(void *arg)
 	struct sreq *s = arg;
 	struct conn *c = s->conn;
 
-	log_warnx("connection %lu: backend %s did not answer within %u s; "
-	    "answered NO (temporary failure); the worker is still waiting",
-	    c->id, s->chain->names, backend_timeout_ms / 1000);
+	if (loop_burst(&burst_watchdog))
+		log_warnx("connection %lu: backend %s did not answer within "
+		    "%u s; answered NO (temporary failure); the worker is "
+		    "still waiting", c->id, s->chain->names,
+		    backend_timeout_ms / 1000);
 	loop_timer_cancel(&s->timer);
 	s->conn = NULL;
 	c->data = NULL;
@@ -592,10 +597,24 @@ sasl_detach(struct conn *c)
 	c->data = NULL;
 }
 
+/* Stopping: a whole 4-field request waiting for an optional fifth field
+ * was read, so it is answered, not dropped with the idle connections. */
+static int
+sasl_stopping(struct conn *c)
+{
+	struct sreq *s = c->data;
+
+	if (s == NULL || !loop_timer_armed(&s->timer))
+		return 0;
+	submit(s);
+	return 1;
+}
+
 const struct conn_proto dispatch_saslauthd = {
 	.name = "saslauthd",
 	.inbuf_size = PROTO_REQUEST_MAX,
 	.input = sasl_input,
 	.attach = sasl_attach,
 	.detach = sasl_detach,
+	.stopping = sasl_stopping,
 };

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +26,12 @@
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32
+#define BURST_QUIET_MS 1000
+#define BURST_SUMMARY_MS 60000
+/* A client that has sent nothing for this long may be dropped to make
+ * room; a younger one is a client that has not written yet (libsasl2
+ * writes right after connect), and the loop pauses instead. */
+#define EVICT_MIN_AGE_MS 500
 
 struct listener {
 	struct loop_io io;
@@ -44,6 +51,22 @@ static struct listener *listeners;
 static struct loop_timer accept_pause;
 static bool accepting = true;
 static bool wipe_pending;	/* loop_wipe_stack_when_idle() */
+
+static struct loop_burst *bursts;	/* going on: a summary is due */
+static struct loop_burst burst_deadline = LOOP_BURST(LOG_INFO,
+    "connections closed: no complete request in time");
+static struct loop_burst burst_unread = LOOP_BURST(LOG_INFO,
+    "connections closed: reply not read in time");
+static struct loop_burst burst_hangup = LOOP_BURST(LOG_INFO,
+    "connections closed: client hung up mid-request");
+static struct loop_burst burst_readerr = LOOP_BURST(LOG_INFO,
+    "connections closed: read errors");
+static struct loop_burst burst_undelivered = LOOP_BURST(LOG_INFO,
+    "replies not delivered");
+static struct loop_burst burst_evict = LOOP_BURST(LOG_WARNING,
+    "idle clients dropped to make room");
+static struct loop_burst burst_backoff = LOOP_BURST(LOG_WARNING,
+    "not accepting for 100 ms");
 
 static struct conn *conn_head, *conn_tail;
 /* Freed during an epoll batch whose later events may still point at
@@ -177,6 +200,66 @@ timers_run(void)
 		return -1;
 	now = loop_now_ms();
 	return heap[1]->when <= now ? 0 : (int)(heap[1]->when - now);
+}
+
+/* --- bursts --------------------------------------------------------- */
+
+static void
+burst_summary(struct loop_burst *b)
+{
+	if (b->n > 0)
+		log_msg(b->prio, "%s: %lu more in %.1f s", b->what, b->n,
+		    (double)(b->last - b->since) / 1000);
+	b->n = 0;
+}
+
+static void
+burst_unlist(struct loop_burst *b)
+{
+	struct loop_burst **p;
+
+	for (p = &bursts; *p != NULL; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+}
+
+static void
+burst_check(void *arg)
+{
+	struct loop_burst *b = arg;
+	uint64_t now = loop_now_ms(), quiet = b->last + BURST_QUIET_MS;
+
+	if (now < quiet && now - b->since < BURST_SUMMARY_MS) {
+		loop_timer_set(&b->timer, (unsigned int)(quiet - now));
+		return;
+	}
+	burst_summary(b);
+	if (now < quiet) {
+		/* still going: count on, sum up again in a minute */
+		b->since = now;
+		loop_timer_set(&b->timer, BURST_QUIET_MS);
+		return;
+	}
+	burst_unlist(b);
+}
+
+bool
+loop_burst(struct loop_burst *b)
+{
+	b->last = loop_now_ms();
+	if (loop_timer_armed(&b->timer)) {
+		b->n++;
+		return false;
+	}
+	loop_timer_init(&b->timer, burst_check, b);
+	b->since = b->last;
+	b->n = 0;
+	b->next = bursts;
+	bursts = b;
+	loop_timer_set(&b->timer, BURST_QUIET_MS);
+	return true;
 }
 
 /* --- fds ------------------------------------------------------------ */
@@ -327,6 +410,12 @@ loop_run(void)
 		bury();
 	}
 	bury();
+	/* the bursts still going are summed up now, not lost */
+	while (bursts != NULL) {
+		loop_timer_cancel(&bursts->timer);
+		burst_summary(bursts);
+		bursts = bursts->next;
+	}
 	log_flush();
 }
 
@@ -405,13 +494,15 @@ conn_deadline(void *arg)
 			c->proto->timeout(c);
 			return;
 		}
-		log_info("connection %lu: closed: no complete request within "
-		    "%u ms (%zu bytes received)", c->id, read_timeout_ms,
-		    c->inlen);
+		if (loop_burst(&burst_deadline))
+			log_info("connection %lu: closed: no complete request "
+			    "within %u ms (%zu bytes received)", c->id,
+			    read_timeout_ms, c->inlen);
 		break;
 	case CONN_WRITING:
-		log_info("connection %lu: closed: client did not read the "
-		    "reply within %u ms", c->id, read_timeout_ms);
+		if (loop_burst(&burst_unread))
+			log_info("connection %lu: closed: client did not read "
+			    "the reply within %u ms", c->id, read_timeout_ms);
 		break;
 	case CONN_DRAINING:
 		break;
@@ -437,13 +528,14 @@ conn_read(struct conn *c)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		log_info("connection %lu: closed: read: %s", c->id,
-		    strerror(errno));
+		if (loop_burst(&burst_readerr))
+			log_info("connection %lu: closed: read: %s", c->id,
+			    strerror(errno));
 		conn_free(c);
 		return;
 	}
 	if (n == 0) {
-		if (c->inlen > 0)
+		if (c->inlen > 0 && loop_burst(&burst_hangup))
 			log_info("connection %lu: closed: client hung up "
 			    "after %zu bytes of an incomplete request", c->id,
 			    c->inlen);
@@ -475,8 +567,9 @@ conn_flush(struct conn *c)
 			}
 			if (errno == EINTR)
 				continue;
-			log_info("connection %lu: closed: reply not "
-			    "delivered: %s", c->id, strerror(errno));
+			if (loop_burst(&burst_undelivered))
+				log_info("connection %lu: closed: reply not "
+				    "delivered: %s", c->id, strerror(errno));
 			conn_free(c);
 			return;
 		}
@@ -574,17 +667,23 @@ conn_resume(struct conn *c)
 	loop_timer_set(&c->deadline, read_timeout_ms);
 }
 
-/* Close the oldest connection still reading, to make room. */
+/* Close the oldest connection still reading, to make room, if it has
+ * been silent long enough to be idle; why says what is full. */
 static bool
-conn_evict(void)
+conn_evict(const char *why)
 {
+	uint64_t now = loop_now_ms();
 	struct conn *c;
 
 	for (c = conn_head; c != NULL; c = c->next)
 		if (c->state == CONN_READING) {
-			log_warnx("connection %lu: closed: connection limit "
-			    "(%u) reached, dropping the oldest idle client",
-			    c->id, max_conns);
+			/* the list is in accept order: the rest are younger */
+			if (now - c->accepted < EVICT_MIN_AGE_MS)
+				return false;
+			if (loop_burst(&burst_evict))
+				log_warnx("connection %lu: closed: %s, "
+				    "dropping the oldest idle client", c->id,
+				    why);
 			conn_free(c);
 			return true;
 		}
@@ -607,7 +706,8 @@ accept_backoff(const char *why)
 {
 	struct listener *l;
 
-	log_warnx("not accepting for 100 ms: %s", why);
+	if (loop_burst(&burst_backoff))
+		log_warnx("not accepting for 100 ms: %s", why);
 	for (l = listeners; l != NULL; l = l->next)
 		loop_del(&l->io);
 	loop_timer_set(&accept_pause, 100);
@@ -638,24 +738,34 @@ listener_event(int fd, uint32_t events, void *arg)
 {
 	struct listener *l = arg;
 	struct conn *c;
-	int s, n;
+	char why[80];
+	int s, n, e;
 
 	/* a bounded burst, so connections waiting in epoll get their turn;
 	 * the listener is level-triggered and fires again */
 	for (n = 0; n < ACCEPT_BURST; n++) {
-		if (nconns >= max_conns && !conn_evict()) {
-			accept_backoff("every connection is busy");
-			return;
+		if (nconns >= max_conns) {
+			snprintf(why, sizeof(why), "connection limit (%u) "
+			    "reached", max_conns);
+			if (!conn_evict(why)) {
+				accept_backoff(why);
+				return;
+			}
 		}
 		s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s == -1) {
 			if (errno == EAGAIN || errno == EINTR ||
 			    errno == ECONNABORTED)
 				return;
-			if ((errno == EMFILE || errno == ENFILE) &&
-			    conn_evict())
-				continue;
-			accept_backoff(strerror(errno));
+			e = errno;
+			if (e == EMFILE || e == ENFILE) {
+				snprintf(why, sizeof(why), "no descriptor left "
+				    "(%s)", strerror(e));
+				if (conn_evict(why))
+					continue;
+			} else
+				snprintf(why, sizeof(why), "%s", strerror(e));
+			accept_backoff(why);
 			return;
 		}
 		if ((c = conn_alloc(l->proto->inbuf_size)) == NULL) {
@@ -732,7 +842,8 @@ loop_stop_accepting(void)
 		loop_del(&l->io);
 	for (c = conn_head; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CONN_READING)
+		if (c->state == CONN_READING && (c->proto->stopping == NULL ||
+		    c->proto->stopping(c) == 0))
 			conn_free(c);
 	}
 }

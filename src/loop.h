@@ -49,6 +49,10 @@ struct conn_proto {
 	 * then). */
 	int (*attach)(struct conn *c);
 	void (*detach)(struct conn *c);
+	/* Optional: the daemon is stopping and c is still reading.  Return
+	 * 1 when the protocol holds a whole request and takes it on (it
+	 * answers it as usual), 0 to have the connection closed. */
+	int (*stopping)(struct conn *c);
 };
 
 /* What follows a reply. */
@@ -98,6 +102,27 @@ void loop_timer_set(struct loop_timer *t, unsigned int ms);
 void loop_timer_cancel(struct loop_timer *t);
 bool loop_timer_armed(const struct loop_timer *t);
 
+/*
+ * A fault that comes in bursts (a thousand idle clients cut at their
+ * deadline at once, clients leaving before their reply, descriptors
+ * running out) is logged once per burst, not once per connection:
+ * loop_burst() returns true for the first event of a burst, which the
+ * caller logs in full, and false for the rest, which it only counts.  A
+ * burst ends when none came for BURST_QUIET_MS; then one line sums it up,
+ * "WHAT: N more in T s" at prio.  A burst that goes on is summed up once
+ * a minute.  Loop thread only.
+ */
+struct loop_burst {
+	int prio;
+	const char *what;
+	unsigned long n;	/* events since the last line */
+	uint64_t since, last;	/* loop_now_ms() of the first and last */
+	struct loop_timer timer;
+	struct loop_burst *next;	/* on the list of bursts going on */
+};
+#define LOOP_BURST(p, w) { .prio = (p), .what = (w) }
+bool loop_burst(struct loop_burst *b);
+
 /* Called on the loop thread after every loop_wakeup(). */
 void loop_set_wakeup(void (*cb)(void));
 /* Async-signal-safe and thread-safe. */
@@ -120,7 +145,8 @@ void conn_set_limits(unsigned int read_timeout_ms, unsigned int max_conns);
 /* Accept connections on a listening fd with proto.  Returns 0 or -1. */
 int loop_listen(int fd, const struct conn_proto *proto);
 /* Stop accepting on every listener (the fds stay open: listen.c owns
- * them) and close connections still reading a request. */
+ * them) and close connections still reading a request, unless their
+ * protocol's stopping hook takes the request on. */
 void loop_stop_accepting(void);
 /* Number of open connections. */
 unsigned int conn_count(void);

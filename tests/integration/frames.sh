@@ -3,8 +3,6 @@
 # closed connection) and a log line, and the daemon keeps serving.
 . "$top_srcdir/tests/integration/lib.sh"
 
-# field STRING: a counted string in hex
-field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 rep() { printf "%${2}s" "" | tr ' ' "$1"; }
 
 write_conf "read_timeout: 1"

@@ -22,15 +22,6 @@ timed_login() {
 	t0=$(date +%s%N); out=$(login 2>&1); t1=$(date +%s%N)
 	ms=$(( (t1 - t0) / 1000000 ))
 }
-# wait_log FIXED_STRING SECONDS
-wait_log() {
-	i=0
-	while [ $i -lt $(($2 * 20)) ]; do
-		grep -qF -- "$1" "$LOG" && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
 
 printf '%s\n' "ldap_servers: $s1_URI $s2_URI" "ldap_search_base: $BASE" \
     "ldap_bind_dn: $SVC_DN" "ldap_password: $SVC_PW" \
@@ -53,7 +44,7 @@ check "marked down once, not per request" [ "$(grep -cF "server $s1_URI is down"
 
 # --- it comes back: the prober finds it, traffic returns ------------------
 slapd_start s1 || fail "slapd s1 restarts"
-check "s1 back: the prober notices within 5 s" wait_log "ldap: server $s1_URI answers again; using it" 5
+check "s1 back: the prober notices within 5 s" log_wait "ldap: server $s1_URI answers again; using it" 5
 b1=$(binds "$L1"); b2=$(binds "$L2")
 for i in 1 2 3; do login >/dev/null; done
 check "s1 back: traffic returns to s1" both [ "$(binds "$L1")" -ge $((b1 + 3)) ] -- [ "$(binds "$L2")" = "$b2" ]
@@ -77,7 +68,7 @@ log_has "the frozen server is marked down with the timeout" "server $s1_URI is d
 sleep 1.5
 t0=$(date +%s%N)
 kill -HUP "$DAEMON_PID"
-wait_log "reloaded: backends ldap" 5 || fail "reload while s1 is frozen"
+log_wait "reloaded: backends ldap" 5 || fail "reload while s1 is frozen"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "reload with s1 frozen: done at once, the old prober waited for elsewhere ($ms ms)" [ "$ms" -lt 1000 ]
 # the new configuration learns about s1 afresh: one timeout, once
@@ -86,7 +77,7 @@ check "after the reload: the first login succeeds ($ms ms)" both [ "$out" = "$OK
 timed_login
 check "after the reload: the next one at once ($ms ms)" both [ "$out" = "$OK" ] -- [ "$ms" -lt 1000 ]
 slapd_thaw s1
-check "s1 thawed: answers again" wait_log "ldap: server $s1_URI answers again" 8
+check "s1 thawed: answers again" log_wait "ldap: server $s1_URI answers again" 8
 
 # --- no server at all: a temporary failure, never a plain refusal --------
 slapd_stop s1
@@ -98,7 +89,7 @@ check "no server: the next NO comes at once ($ms ms)" both [ "$out" = "$NO" ] --
 log_has "no server: logged as a temporary failure with the reason" "[reason=temporary failure: no LDAP server answers: $s1_URI: "
 check "the daemon is alive" alive
 slapd_start s2 || fail "slapd s2 restarts"
-check "s2 back: the prober notices" wait_log "ldap: server $s2_URI answers again; using it" 5
+check "s2 back: the prober notices" log_wait "ldap: server $s2_URI answers again; using it" 5
 expect_out "s2 back: logins work again" 0 "$OK" login
 
 # --- a single frozen server: bounded, never a hang ------------------------
@@ -113,7 +104,7 @@ check "s2 frozen: NO after the timeout, no hang ($ms ms)" both [ "$out" = "$NO" 
 timed_login
 check "s2 frozen: then NO at once ($ms ms)" both [ "$out" = "$NO" ] -- [ "$ms" -lt 500 ]
 slapd_thaw s2
-check "s2 thawed: the prober notices" wait_log "ldap: server $s2_URI answers again" 8
+check "s2 thawed: the prober notices" log_wait "ldap: server $s2_URI answers again" 8
 expect_out "s2 thawed: logins work again" 0 "$OK" login
 
 stop_daemon; check "SIGTERM: exit 0" [ $? -eq 0 ]

@@ -83,9 +83,9 @@ expect_out() {
 # log_has DESCRIPTION FIXED_STRING: the daemon's log has a line with it.
 # The event loop writes its own lines in batches, when it has nothing else
 # to do: a line may land a moment after the reply, so wait up to 3 s.
-log_wait() { # FIXED_STRING
+log_wait() { # FIXED_STRING [SECONDS]
 	_w=0
-	while [ $_w -lt 60 ]; do
+	while [ $_w -lt $((${2:-3} * 20)) ]; do
 		grep -qF -- "$1" "$LOG" && return 0
 		sleep 0.05; _w=$((_w + 1))
 	done
@@ -110,8 +110,35 @@ hup_wait() {
 	tail -n +"$((_n + 1))" "$LOG" | grep -qF -- "$1"
 }
 
+# log_count FIXED_STRING: how many lines of the log have it
+log_count() { grep -cF -- "$1" "$LOG"; }
+
+# burst_total FULL SUMMARY: how many events a burst's lines account for:
+# one per line with FULL (the first of a burst, logged in full), N per
+# "SUMMARY: N more in T s" line (loop_burst in loop.c).
+burst_total() {
+	_more=$(grep -F -- "$2: " "$LOG" | sed -n 's/.*: \([0-9]*\) more in .*/\1/p' | paste -sd+ -)
+	echo $(($(log_count "$1") + ${_more:-0}))
+}
+
 log_lacks() {
 	if grep -qF -- "$2" "$LOG"; then fail "$1 (\"$2\" is in the log)"; else pass "$1"; fi
+}
+
+# field STRING: STRING as a counted string of the protocol, in hex
+field() { printf '%04x' "${#1}"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# value_of LINE KEY: the number after "KEY:" or "KEY=" in LINE (wire
+# latency's "p99_ms: 1.2" gives 1, loadgen's "ok=12" gives 12)
+value_of() { printf '%s\n' "$1" | sed -n "s/.*$2[:=] *\([0-9]*\).*/\1/p"; }
+
+# wait_jobs [PID...]: wait for this shell's background jobs, except the
+# daemon and the PIDs given (servers that stay up)
+wait_jobs() {
+	for _j in $(jobs -p); do
+		case " $DAEMON_PID $* " in *" $_j "*) continue ;; esac
+		wait "$_j"
+	done
 }
 
 write_conf() {

@@ -7,6 +7,8 @@
  *   wire -f SOCK trickle HEX DELAY_MS
  *   wire -f SOCK idle N SECONDS
  *   wire -f SOCK latency COUNT LOGIN PASSWORD
+ *   wire -f SOCK abandon HEX N
+ *   wire -f SOCK flood N HOLD_MS
  *   wire monotonic
  *
  * send, req and trickle end with one outcome line, after reading until
@@ -25,8 +27,15 @@
  * error, 2 when the connection cannot be made.
  *
  * idle prints "closed-by-server: K of N"; latency prints
- * "ok: X no: Y max_ms: Z p50_ms: W" (a request with no reply counts as
- * no, and stderr says how many there were).  monotonic prints
+ * "ok: X no: Y max_ms: Z p50_ms: W p99_ms: V" (a request with no reply
+ * counts as no, and stderr says how many there were).  abandon opens N
+ * connections one after another, sends HEX on each and closes it at once
+ * without reading (a client that goes away mid-request, or before its
+ * reply), and prints "abandoned: N".  flood makes N non-blocking
+ * connects as fast as it can, holds the ones that succeed for HOLD_MS
+ * and closes them, and prints "connected: C refused: R failed: F": R
+ * connects the kernel refused with EAGAIN (the listen backlog is full),
+ * F any other failure.  monotonic prints
  * CLOCK_MONOTONIC in microseconds, the clock of sd_notify's
  * MONOTONIC_USEC.
  */
@@ -74,6 +83,8 @@ usage(void)
 	    "       wire -f SOCK trickle HEX DELAY_MS\n"
 	    "       wire -f SOCK idle N SECONDS\n"
 	    "       wire -f SOCK latency COUNT LOGIN PASSWORD\n"
+	    "       wire -f SOCK abandon HEX N\n"
+	    "       wire -f SOCK flood N HOLD_MS\n"
 	    "       wire monotonic\n");
 	exit(1);
 }
@@ -475,12 +486,71 @@ cmd_latency(long count, const char *login, const char *password)
 		}
 	}
 	qsort(ms, (size_t)count, sizeof(*ms), cmp_double);
-	printf("ok: %ld no: %ld max_ms: %.3f p50_ms: %.3f\n", nok, nno, max,
-	    ms[(count - 1) / 2]);
+	/* p99 by nearest rank: the smallest with 99% at or below it */
+	printf("ok: %ld no: %ld max_ms: %.3f p50_ms: %.3f p99_ms: %.3f\n",
+	    nok, nno, max, ms[(count - 1) / 2],
+	    ms[(count * 99 + 99) / 100 - 1]);
 	if (errors > 0)
 		fprintf(stderr, "wire: %ld of the no answers were no reply "
 		    "at all\n", errors);
 	free(ms);
+	return 0;
+}
+
+static int
+cmd_abandon(const uint8_t *bytes, size_t n, long count)
+{
+	long i;
+	int s, err;
+
+	for (i = 0; i < count; i++) {
+		s = dial();
+		if (send_bytes(s, bytes, n, &err) != n)
+			report_write(0, n, err);
+		close(s);
+	}
+	printf("abandoned: %ld\n", count);
+	return 0;
+}
+
+static int
+cmd_flood(long count, long hold_ms)
+{
+	struct sockaddr_un sun;
+	long i, nconn = 0, refused = 0, failed = 0;
+	int *fds, s;
+
+	raise_nofile((rlim_t)count + 16);
+	if ((fds = calloc((size_t)count, sizeof(*fds))) == NULL) {
+		fprintf(stderr, "wire: out of memory\n");
+		return 1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, sockpath, strlen(sockpath));
+	for (i = 0; i < count; i++) {
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+		if (s == -1) {
+			failed++;
+			continue;
+		}
+		if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			fds[nconn++] = s;
+			continue;
+		}
+		if (errno == EAGAIN)
+			refused++;
+		else if (failed++ == 0)
+			fprintf(stderr, "wire: connect: %s\n", strerror(errno));
+		close(s);
+	}
+	poll(NULL, 0, (int)hold_ms);
+	for (i = 0; i < nconn; i++)
+		close(fds[i]);
+	free(fds);
+	printf("connected: %ld refused: %ld failed: %ld\n", nconn, refused,
+	    failed);
 	return 0;
 }
 
@@ -539,6 +609,13 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "idle") == 0 && argc == 3)
 		return cmd_idle(parse_num(argv[1], 1, 1000000),
 		    parse_num(argv[2], 0, 86400));
+	if (strcmp(cmd, "abandon") == 0 && argc == 3) {
+		n = parse_hex(argv[1], frame, sizeof(frame));
+		return cmd_abandon(frame, n, parse_num(argv[2], 1, 1000000));
+	}
+	if (strcmp(cmd, "flood") == 0 && argc == 3)
+		return cmd_flood(parse_num(argv[1], 1, 1000000),
+		    parse_num(argv[2], 0, 86400000));
 	if (strcmp(cmd, "latency") == 0 && argc == 4)
 		return cmd_latency(parse_num(argv[1], 1, 100000000), argv[2],
 		    argv[3]);
