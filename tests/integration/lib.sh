@@ -56,6 +56,22 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# own_make_env: for the package tests, which run make and package builds
+# of their own.  The make that runs a test hands its command line
+# (TESTS=that test) down in MAKEFLAGS; inherited by the package build, it
+# would make dh_auto_test's or %check's "make check-unit" run the test
+# again inside it, and so on without end.  So clear make's variables, and
+# refuse to start inside a run of the same test.
+own_make_env() {
+	_marker=AUTHMUXD_IN_$(basename "$0" .sh | tr -c 'a-zA-Z0-9\n' _)
+	if [ -n "$(printenv "$_marker")" ]; then
+		echo "Bail out! $0 started inside its own package build"
+		exit 99
+	fi
+	export "$_marker=1"
+	unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+}
+
 # not_under_valgrind CHECK...: run the check (check, log_has, ...) unless
 # the daemon runs under valgrind (./run-tests' valgrind stage), where
 # timings stretch many times and valgrind keeps descriptors and the

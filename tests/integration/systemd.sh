@@ -62,8 +62,6 @@ wait_events() {
 	return 1
 }
 
-not() { ! "$@"; }
-
 has_mainpid() { grep -q "MAINPID=$1\([^0-9]\|\$\)" "$NLOG"; }
 
 # wait_gone PID: until the process has exited (5 s at most)

@@ -13,10 +13,7 @@
 # Postfix is running.
 . "$top_srcdir/tests/integration/lib.sh"
 
-# "make check TESTS=..." hands TESTS down to every make below it through
-# MAKEFLAGS, and the package build's own "make check-unit" would then run
-# this test again, and again
-unset MAKEFLAGS MFLAGS MAKELEVEL
+own_make_env
 
 [ "$(id -u)" = 0 ] || skip "needs root: it installs the package"
 for tool in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian \

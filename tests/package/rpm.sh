@@ -9,17 +9,7 @@
 # build dependencies are Debian's, so rpmbuild runs with --nodeps.
 . "$top_srcdir/tests/integration/lib.sh"
 
-# The make that runs this test hands its command line (TESTS=this test)
-# down in MAKEFLAGS. Inherited by rpmbuild, it would make %check's
-# "make check-unit" run this test again inside the package build, and
-# so on without end: every make below gets a clean environment, and a
-# nested run refuses to start.
-if [ -n "${AUTHMUXD_RPM_TEST:-}" ]; then
-	echo "Bail out! tests/package/rpm.sh started inside its own rpmbuild"
-	exit 99
-fi
-export AUTHMUXD_RPM_TEST=1
-clean_make_env() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES "$@"; }
+own_make_env
 
 for tool in rpmbuild rpm rpm2cpio cpio; do
 	command -v "$tool" >/dev/null ||
@@ -36,7 +26,7 @@ START=/usr/libexec/authmuxd/authmuxd-start
 
 # --- the tarball, made as make dist makes it, without touching the tree -
 dist=authmuxd-$VERSION
-if clean_make_env make -C "$top_builddir" distdir distdir="$T/$dist" >"$T/dist.log" 2>&1 &&
+if make -C "$top_builddir" distdir distdir="$T/$dist" >"$T/dist.log" 2>&1 &&
     tar -C "$T" --format=ustar -chf - "$dist" | gzip -c >"$T/$dist.tar.gz"; then
 	pass "dist tarball $dist.tar.gz"
 else
@@ -49,7 +39,7 @@ check "the tarball holds rpm/authmuxd.spec" \
 
 # --- rpmbuild -tb ---------------------------------------------------------
 TOP=$T/rpmbuild
-if clean_make_env rpmbuild -tb --nodeps --define "_topdir $TOP" --define "_tmppath $T/tmp" \
+if rpmbuild -tb --nodeps --define "_topdir $TOP" --define "_tmppath $T/tmp" \
     "$T/$dist.tar.gz" >"$T/rpmbuild.log" 2>&1; then
 	pass "rpmbuild -tb --nodeps $dist.tar.gz"
 else
