@@ -65,6 +65,12 @@ stop_daemon; check "clean exit" [ $? -eq 0 ]
 # --- the descriptor limit ----------------------------------------------------
 # 64 open files and max_connections far above: accept(2) fails with EMFILE
 # while the connections hold every descriptor.
+# Under valgrind the daemon sees 52 (valgrind keeps the top 12 for itself)
+# and valgrind's accept(2) wrapper closes any descriptor the kernel hands
+# out above that and reports EMFILE: the connection the kernel accepted is
+# lost.  So under valgrind a client may find its connection closed without
+# a reply, which is valgrind's doing; the checks that every client is
+# answered are made without it.
 : > "$LOG"
 write_conf "read_timeout: 10" "max_connections: 1000" "testmod_hang_ms: 4000"
 AUTHMUXD_WRAPPER="prlimit --nofile=64:64 ${AUTHMUXD_WRAPPER:-}" \
@@ -89,7 +95,7 @@ t1=$(date +%s%N); c1=$(cpu_ticks "$DAEMON_PID")
 ms=$(( (t1 - t0) / 1000000 )); ticks=$((c1 - c0))
 echo "# 100 held requests through 64 descriptors: $ok OK in $ms ms, daemon CPU $ticks ticks"
 not_under_valgrind check "every held request answered OK once descriptors were free ($ok of 100)" [ "$ok" = 100 ]
-check "the client that came meanwhile was answered too" both [ $wrc = 0 ] -- grep -qF "$OK" "$T/waiting.out"
+not_under_valgrind check "the client that came meanwhile was answered too" both [ $wrc = 0 ] -- grep -qF "$OK" "$T/waiting.out"
 check "answered in two rounds of the backend, not more (${ms} ms < 12000)" [ "$ms" -lt 12000 ]
 hz=$(getconf CLK_TCK)
 check "the daemon did not spin while out of descriptors ($ticks ticks < $hz, 1 s)" [ "$ticks" -lt "$hz" ]
@@ -111,7 +117,7 @@ IDLE=$!
 sleep 1
 out=$("$WIRE" -f "$SOCK" latency 20 alice alice-pw)
 echo "# 150 idle clients through 64 descriptors: $out"
-check "logins answered while idle clients fill every descriptor" [ "$(value_of "$out" ok)" = 20 ]
+not_under_valgrind check "logins answered while idle clients fill every descriptor" [ "$(value_of "$out" ok)" = 20 ]
 wait $IDLE
 log_wait "dropped to make room: " 3
 n=$(log_count "no descriptor left (Too many open files), dropping the oldest idle client")
