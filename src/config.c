@@ -113,14 +113,18 @@ trim(char *s)
 	return s;
 }
 
+/* Check a key name and lowercase it: saslauthd's parser does, so
+ * "LDAP_Servers:" is ldap_servers there and here alike. */
 static int
-valid_key(const char *k)
+canon_key(char *k)
 {
 	if (*k == '\0')
 		return 0;
-	for (; *k != '\0'; k++)
+	for (; *k != '\0'; k++) {
 		if (!isalnum((unsigned char)*k) && *k != '_' && *k != '-')
 			return 0;
+		*k = (char)tolower((unsigned char)*k);
+	}
 	return 1;
 }
 
@@ -140,7 +144,7 @@ conf_parse_line(struct am_conf *conf, char *raw, int lineno)
 	*colon = '\0';
 	key = trim(line);
 	value = trim(colon + 1);
-	if (!valid_key(key)) {
+	if (!canon_key(key)) {
 		conf_report_line(conf, lineno,
 		    "\"%.60s\" is not a key name (letters, digits, _ and -)",
 		    key);

@@ -12,7 +12,8 @@
  *    "key: value" with a key of letters, digits, '_' and '-', and one
  *    error when it does not.  Nothing else counts as an error;
  *  - an entry is its line: the key and the value are the line's, trimmed,
- *    on either side of its first ':';
+ *    on either side of its first ':', the key lowercased (as saslauthd
+ *    does);
  *  - conf_load_string() reads what conf_load() reads;
  *  - the getters: conf_find() and am_conf_str() give a key's last entry,
  *    am_conf_int() and am_conf_bool() its value or the default;
@@ -77,6 +78,20 @@ expect_line(struct span line, struct span *key, struct span *value)
 	return LINE_ENTRY;
 }
 
+/* str is the key k of the line, lowercased */
+static bool
+key_is(struct span k, const char *str)
+{
+	size_t i;
+
+	if (strlen(str) != k.n)
+		return false;
+	for (i = 0; i < k.n; i++)
+		if (str[i] != tolower((unsigned char)k.p[i]))
+			return false;
+	return true;
+}
+
 /* conf against the lines of data, one by one. */
 static void
 check_lines(const struct am_conf *conf, const uint8_t *data, size_t size)
@@ -97,7 +112,7 @@ check_lines(const struct am_conf *conf, const uint8_t *data, size_t size)
 		case LINE_ENTRY:
 			CHECK(next < conf->n);
 			CHECK(conf->v[next].line == lineno);
-			CHECK(span_is(key, conf->v[next].key));
+			CHECK(key_is(key, conf->v[next].key));
 			CHECK(span_is(value, conf->v[next].value));
 			next++;
 			break;

@@ -86,6 +86,15 @@ test_values(void)
 	    "command line wins over the file");
 	ok(conf_find(c, "y")->line == 0, "command-line entries have line 0");
 	conf_free(c);
+
+	/* saslauthd lowercases key names; a file written for it works */
+	c = load("LDAP_Servers: ldap://a/\nLdap_Search_Base: dc=X\n"
+	    "ldap_servers: ldap://b/\n");
+	ok(c->errors == 0 && strcmp(am_conf_str(c, "ldap_servers", NULL),
+	    "ldap://b/") == 0, "key names in any case are the same key");
+	ok(strcmp(am_conf_str(c, "ldap_search_base", NULL), "dc=X") == 0,
+	    "... and the value keeps its case");
+	conf_free(c);
 }
 
 static void
