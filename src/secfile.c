@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "secfile.h"
 
 static void
@@ -125,4 +128,179 @@ out:
 		memset(f, 0, sizeof(*f));
 	}
 	return ret;
+}
+
+/* --- secfile_watch ------------------------------------------------------ */
+
+void
+secfile_table_wipe(struct secfile_table *t)
+{
+	if (t->buf != NULL) {
+		explicit_bzero(t->buf, t->bufsize);
+		free(t->buf);
+		t->buf = NULL;
+	}
+}
+
+/* Read and parse the file into a new table (refs 0); on failure err says
+ * why, naming the path. */
+static enum secfile_result
+watch_load(struct secfile_watch *w, struct secfile_table **tab_r, char *err,
+    size_t errlen)
+{
+	struct secfile_table *t;
+	struct secfile f;
+	enum secfile_result r;
+
+	*tab_r = NULL;
+	if ((r = secfile_read(w->path, w->max, &f, err, errlen)) !=
+	    SECFILE_READ)
+		return r;
+	if ((t = w->parse(w, &f)) == NULL) {
+		snprintf(err, errlen, "cannot load %s: out of memory",
+		    w->path);
+		return SECFILE_FAILED;
+	}
+	t->id = f.id;
+	t->mode_problem = secfile_mode_problem(f.mode);
+	*tab_r = t;
+	return SECFILE_READ;
+}
+
+static void
+watch_log_loaded(const struct secfile_watch *w, const char *verb,
+    const struct secfile_table *t)
+{
+	am_log(t->nusers > 0 ? LOG_INFO : LOG_WARNING,
+	    "%s: %s %s: %zu users, %u lines skipped", w->name, verb, w->path,
+	    t->nusers, t->skipped);
+}
+
+int
+secfile_watch_start(struct secfile_watch *w, const struct am_conf *conf,
+    const char *path, const char **error_r)
+{
+	struct secfile_table *t;
+	char err[512];
+	enum secfile_result r;
+	int tries = 0;
+
+	if ((w->path = strdup(path)) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (pthread_mutex_init(&w->lock, NULL) != 0) {
+		*error_r = "cannot create a mutex";
+		return -1;
+	}
+	w->lock_made = true;
+	/* an editor may be saving it just now */
+	while ((r = watch_load(w, &t, err, sizeof(err))) == SECFILE_CHANGED &&
+	    ++tries < 3)
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	if (r != SECFILE_READ) {
+		am_conf_error(conf, w->key, "%s", err);
+		*error_r = am_errorf("%s not loaded", w->what);
+		return -1;
+	}
+	if (t->mode_problem != NULL)
+		am_conf_warn(conf, w->key, "%s is %s", path, t->mode_problem);
+	watch_log_loaded(w, "loaded", t);
+	t->refs = 1;
+	w->table = t;
+	w->tried = t->id;
+	return 0;
+}
+
+/* Called by the one thread that saw the file change. */
+static void
+watch_reload(struct secfile_watch *w, const struct secfile_id *now)
+{
+	struct secfile_table *t = NULL, *old = NULL;
+	char err[512];
+	enum secfile_result r;
+	size_t kept;
+
+	if (now->error != 0) {
+		snprintf(err, sizeof(err), "cannot stat %s: %s", w->path,
+		    strerror(now->error));
+		r = SECFILE_FAILED;
+	} else
+		r = watch_load(w, &t, err, sizeof(err));
+	/* log while t is ours alone: once published, a later reload may
+	 * free it */
+	if (r == SECFILE_READ) {
+		watch_log_loaded(w, "reloaded", t);
+		if (t->mode_problem != NULL)
+			am_log(LOG_WARNING, "%s: %s is %s", w->name, w->path,
+			    t->mode_problem);
+	}
+
+	pthread_mutex_lock(&w->lock);
+	if (r == SECFILE_READ) {
+		old = w->table;
+		t->refs = 1;
+		w->table = t;
+		w->tried = t->id;
+		if (--old->refs > 0)
+			old = NULL;
+	} else if (r == SECFILE_FAILED)
+		/* not again until the file changes again */
+		w->tried = *now;
+	kept = w->table->nusers;
+	w->reloading = false;
+	pthread_mutex_unlock(&w->lock);
+
+	if (r == SECFILE_FAILED)
+		am_log(LOG_ERR, "%s: %s; still using the %zu users read "
+		    "before", w->name, err, kept);
+	w->free(old);
+}
+
+struct secfile_table *
+secfile_acquire(struct secfile_watch *w)
+{
+	struct secfile_table *t;
+	struct secfile_id now;
+	bool mine;
+
+	secfile_id_stat(&now, w->path);
+	pthread_mutex_lock(&w->lock);
+	mine = !w->reloading && !secfile_id_equal(&now, &w->tried);
+	if (mine)
+		w->reloading = true;
+	pthread_mutex_unlock(&w->lock);
+	if (mine)
+		watch_reload(w, &now);
+
+	pthread_mutex_lock(&w->lock);
+	t = w->table;
+	t->refs++;
+	pthread_mutex_unlock(&w->lock);
+	return t;
+}
+
+void
+secfile_release(struct secfile_watch *w, struct secfile_table *t)
+{
+	bool last;
+
+	pthread_mutex_lock(&w->lock);
+	last = --t->refs == 0;
+	pthread_mutex_unlock(&w->lock);
+	if (last)
+		w->free(t);
+}
+
+void
+secfile_watch_stop(struct secfile_watch *w)
+{
+	if (w->free != NULL)
+		w->free(w->table);
+	w->table = NULL;
+	if (w->lock_made)
+		pthread_mutex_destroy(&w->lock);
+	w->lock_made = false;
+	free(w->path);
+	w->path = NULL;
 }

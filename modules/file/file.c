@@ -89,34 +89,19 @@ struct file_entry {
 };
 
 struct file_table {
-	unsigned int refs;	/* under file_state.lock */
-	char *buf;		/* the file, cut into strings in place */
-	size_t bufsize;
+	struct secfile_table base;	/* buf: the file, cut into strings */
 	struct file_entry *entries;
 	size_t nentries;	/* including duplicates, which have user NULL */
-	size_t nusers;
 	uint32_t *slots;	/* entry index + 1; 0 is empty */
 	size_t mask;		/* number of slots - 1 */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	const char *dummy;	/* hash for unknown users, or NULL */
-	struct secfile_id id;	/* the version read */
-	unsigned int skipped;	/* malformed or duplicate lines */
-	const char *mode_problem; /* NULL, or what is wrong with the mode */
 };
 
 struct file_state {
-	char *path;
-	pthread_mutex_t lock;
-	struct file_table *table;	/* under lock */
-	struct secfile_id tried;	/* the version last loaded or tried, under lock */
-	bool reloading;		/* under lock */
+	struct secfile_watch w;
 };
 
-enum file_load_result {
-	FILE_LOADED = 0,
-	FILE_FAILED = -1,	/* cannot open, read, allocate */
-	FILE_CHANGED = -2,	/* written to while being read: try again */
-};
 
 static const struct am_option file_options[] = {
 	{ .key = "file_path", .type = AM_OPT_PATH },
@@ -182,10 +167,7 @@ file_table_free(struct file_table *t)
 {
 	if (t == NULL)
 		return;
-	if (t->buf != NULL) {
-		sodium_memzero(t->buf, t->bufsize);
-		free(t->buf);
-	}
+	secfile_table_wipe(&t->base);
 	free(t->entries);
 	free(t->slots);
 	sodium_memzero(t, sizeof(*t));
@@ -208,7 +190,7 @@ file_bad_line(struct file_parse *p, struct file_table *t, unsigned int line,
 	char text[512];
 	va_list ap;
 
-	t->skipped++;
+	t->base.skipped++;
 	if (p->warnings++ >= FILE_MAX_LINE_WARNINGS)
 		return;
 	va_start(ap, fmt);
@@ -324,7 +306,7 @@ static int
 file_parse(struct file_table *t, const char *path, size_t len)
 {
 	struct file_parse p = { .path = path };
-	char *s = t->buf, *end = t->buf + len, *nl;
+	char *s = t->base.buf, *end = t->base.buf + len, *nl;
 	size_t nlines = 0, nslots, i, n = 0, ndup = 0;
 	unsigned int line = 0;
 	const struct file_entry *dup;
@@ -366,7 +348,7 @@ file_parse(struct file_table *t, const char *path, size_t len)
 		/* mark it so the dummy choice skips it */
 		t->entries[i].user = NULL;
 	}
-	t->nusers = n - ndup;
+	t->base.nusers = n - ndup;
 	if (p.warnings > FILE_MAX_LINE_WARNINGS)
 		am_log(LOG_WARNING, "%s: %u more malformed lines not shown",
 		    path, p.warnings - FILE_MAX_LINE_WARNINGS);
@@ -374,128 +356,31 @@ file_parse(struct file_table *t, const char *path, size_t len)
 	return 0;
 }
 
-/* Read and parse path into a new table (refs 0).  On failure err says
- * why, naming the path. */
-static enum file_load_result
-file_load(const char *path, struct file_table **tab_r, char *err,
-    size_t errlen)
-{
-	struct file_table *t = NULL;
-	struct secfile f;
-	enum secfile_result r;
-
-	*tab_r = NULL;
-	if ((r = secfile_read(path, FILE_MAX_SIZE, &f, err, errlen)) !=
-	    SECFILE_READ)
-		return r == SECFILE_CHANGED ? FILE_CHANGED : FILE_FAILED;
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		sodium_memzero(f.buf, f.bufsize);
-		free(f.buf);
-		return FILE_FAILED;
-	}
-	t->buf = f.buf;
-	t->bufsize = f.bufsize;
-	t->id = f.id;
-	t->mode_problem = secfile_mode_problem(f.mode);
-	if (file_parse(t, path, f.len) == -1) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		file_table_free(t);
-		return FILE_FAILED;
-	}
-	*tab_r = t;
-	return FILE_LOADED;
-}
-
-static void
-file_log_loaded(const char *verb, const char *path,
-    const struct file_table *t)
-{
-	am_log(t->nusers > 0 ? LOG_INFO : LOG_WARNING,
-	    "file: %s %s: %zu users, %u lines skipped", verb, path,
-	    t->nusers, t->skipped);
-}
-
-/* Called by the one thread that saw the file change. */
-static void
-file_reload(struct file_state *st, const struct secfile_id *now)
-{
-	struct file_table *t = NULL, *old = NULL;
-	char err[512];
-	enum file_load_result r;
-	size_t kept;
-
-	if (now->error != 0) {
-		snprintf(err, sizeof(err), "cannot stat %s: %s", st->path,
-		    strerror(now->error));
-		r = FILE_FAILED;
-	} else
-		r = file_load(st->path, &t, err, sizeof(err));
-	/* Log while t is still ours alone: once published, a later reload
-	 * may free it before we get to it. */
-	if (r == FILE_LOADED) {
-		file_log_loaded("reloaded", st->path, t);
-		if (t->mode_problem != NULL)
-			am_log(LOG_WARNING, "file: %s is %s", st->path,
-			    t->mode_problem);
-	}
-
-	pthread_mutex_lock(&st->lock);
-	if (r == FILE_LOADED) {
-		old = st->table;
-		t->refs = 1;
-		st->table = t;
-		st->tried = t->id;
-		if (--old->refs > 0)
-			old = NULL;
-	} else if (r == FILE_FAILED)
-		/* not again until the file changes again */
-		st->tried = *now;
-	kept = st->table->nusers;
-	st->reloading = false;
-	pthread_mutex_unlock(&st->lock);
-
-	if (r == FILE_FAILED)
-		am_log(LOG_ERR, "file: %s; still using the %zu users read "
-		    "before", err, kept);
-	file_table_free(old);
-}
-
-/* The current table, reloaded first if the file changed and no other
- * thread is at it.  Pair with file_release(). */
-static struct file_table *
-file_acquire(struct file_state *st)
+/* secfile_watch's parse: a table of f's contents. */
+static struct secfile_table *
+file_parse_secfile(struct secfile_watch *w, struct secfile *f)
 {
 	struct file_table *t;
-	struct secfile_id now;
-	bool mine;
 
-	secfile_id_stat(&now, st->path);
-	pthread_mutex_lock(&st->lock);
-	mine = !st->reloading && !secfile_id_equal(&now, &st->tried);
-	if (mine)
-		st->reloading = true;
-	pthread_mutex_unlock(&st->lock);
-	if (mine)
-		file_reload(st, &now);
-
-	pthread_mutex_lock(&st->lock);
-	t = st->table;
-	t->refs++;
-	pthread_mutex_unlock(&st->lock);
-	return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		sodium_memzero(f->buf, f->bufsize);
+		free(f->buf);
+		return NULL;
+	}
+	t->base.buf = f->buf;
+	t->base.bufsize = f->bufsize;
+	if (file_parse(t, w->path, f->len) == -1) {
+		file_table_free(t);
+		return NULL;
+	}
+	return &t->base;
 }
 
 static void
-file_release(struct file_state *st, struct file_table *t)
+file_table_free_secfile(struct secfile_table *t)
 {
-	bool last;
-
-	pthread_mutex_lock(&st->lock);
-	last = --t->refs == 0;
-	pthread_mutex_unlock(&st->lock);
-	if (last)
-		file_table_free(t);
+	/* base is the first member */
+	file_table_free((struct file_table *)t);
 }
 
 /* The entry for login in realm; see the top of the file. */
@@ -537,9 +422,7 @@ file_state_free(struct file_state *st)
 {
 	if (st == NULL)
 		return;
-	file_table_free(st->table);
-	pthread_mutex_destroy(&st->lock);
-	free(st->path);
+	secfile_watch_stop(&st->w);
 	free(st);
 }
 
@@ -547,46 +430,26 @@ static int
 file_preinit(const struct am_conf *conf, void **state, const char **error_r)
 {
 	struct file_state *st;
-	struct file_table *t;
-	const char *path;
-	char err[512];
-	enum file_load_result r;
-	int tries = 0;
 
 	if (sodium_init() < 0) {
 		*error_r = "libsodium cannot initialise";
 		return -1;
 	}
-	path = am_conf_str(conf, "file_path", FILE_DEFAULT_PATH);
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
-		free(st);
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
-	if (pthread_mutex_init(&st->lock, NULL) != 0) {
-		free(st->path);
-		free(st);
-		*error_r = "cannot create a mutex";
-		return -1;
-	}
-	/* an editor may be saving it just now */
-	while ((r = file_load(st->path, &t, err, sizeof(err))) ==
-	    FILE_CHANGED && ++tries < 3)
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
-	if (r != FILE_LOADED) {
-		am_conf_error(conf, "file_path", "%s", err);
+	st->w.name = "file";
+	st->w.what = "password file";
+	st->w.key = "file_path";
+	st->w.max = FILE_MAX_SIZE;
+	st->w.parse = file_parse_secfile;
+	st->w.free = file_table_free_secfile;
+	if (secfile_watch_start(&st->w, conf, am_conf_str(conf, "file_path",
+	    FILE_DEFAULT_PATH), error_r) == -1) {
 		file_state_free(st);
-		*error_r = "password file not loaded";
 		return -1;
 	}
-	if (t->mode_problem != NULL)
-		am_conf_warn(conf, "file_path", "%s is %s", path,
-		    t->mode_problem);
-	file_log_loaded("loaded", path, t);
-	t->refs = 1;
-	st->table = t;
-	st->tried = t->id;
 	*state = st;
 	return 0;
 }
@@ -596,11 +459,11 @@ file_init(void *state, const char **error_r)
 {
 	struct file_state *st = state;
 
-	if (access(st->path, R_OK) == -1) {
+	if (access(st->w.path, R_OK) == -1) {
 		*error_r = am_errorf("file_path: %s is not readable by uid %ld "
 		    "(%s): it is read again whenever it changes; let the "
 		    "daemon's user read it (a group of its own, mode 0640)",
-		    st->path, (long)getuid(), strerror(errno));
+		    st->w.path, (long)getuid(), strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -615,7 +478,7 @@ file_verify(void *state, const struct am_request *req, struct am_verdict *v)
 	const char *error;
 	enum am_result res;
 
-	t = file_acquire(st);
+	t = (struct file_table *)secfile_acquire(&st->w);
 	if ((e = file_find(t, req->login, req->realm)) == NULL) {
 		if (t->dummy != NULL)
 			pwhash_dummy(t->dummy, req->password,
@@ -645,7 +508,7 @@ file_verify(void *state, const struct am_request *req, struct am_verdict *v)
 			break;
 		}
 	}
-	file_release(st, t);
+	secfile_release(&st->w, &t->base);
 	return res;
 }
 

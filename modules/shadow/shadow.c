@@ -117,33 +117,16 @@ struct shadow_entry {
 
 /* What tells one version of the file from the next. */
 struct shadow_table {
-	unsigned int refs;	/* under shadow_state.lock */
-	char *buf;
-	size_t bufsize;
+	struct secfile_table base;
 	struct shadow_entry *entries;	/* in line order */
 	size_t nentries;
 	struct shadow_entry **sorted;	/* by name, duplicates left out */
-	size_t nusers;
-	unsigned int skipped;
 	char dummy[CRYPT_OUTPUT_SIZE];	/* for unknown users */
-	struct secfile_id id;
-	const char *mode_problem;
 };
 
 struct shadow_state {
-	char *path;		/* shadow_file, or NULL for NSS */
+	struct secfile_watch w;	/* first; path NULL for NSS */
 	char dummy[CRYPT_OUTPUT_SIZE];	/* the system default's */
-	pthread_mutex_t lock;
-	bool lock_made;
-	struct shadow_table *table;	/* under lock */
-	struct secfile_id tried;		/* under lock */
-	bool reloading;			/* under lock */
-};
-
-enum shadow_load_result {
-	SHADOW_LOADED = 0,
-	SHADOW_FAILED = -1,
-	SHADOW_CHANGED = -2,	/* written to while being read */
 };
 
 static const struct am_option shadow_options[] = {
@@ -268,10 +251,7 @@ shadow_table_free(struct shadow_table *t)
 {
 	if (t == NULL)
 		return;
-	if (t->buf != NULL) {
-		sodium_memzero(t->buf, t->bufsize);
-		free(t->buf);
-	}
+	secfile_table_wipe(&t->base);
 	free(t->entries);
 	free(t->sorted);
 	sodium_memzero(t, sizeof(*t));
@@ -295,7 +275,7 @@ shadow_bad_line(struct shadow_parse *p, unsigned int line, bool ignored,
 	va_list ap;
 
 	if (ignored)
-		p->t->skipped++;
+		p->t->base.skipped++;
 	if (p->warnings++ >= SHADOW_MAX_LINE_WARNINGS)
 		return;
 	va_start(ap, fmt);
@@ -486,7 +466,7 @@ shadow_parse(struct shadow_table *t, const char *path, size_t len,
 {
 	struct shadow_parse p = { .path = path, .t = t };
 	char ubuf[SHADOW_LOG_USER_MAX * 4 + 8];
-	char *s = t->buf, *end = t->buf + len, *nl;
+	char *s = t->base.buf, *end = t->base.buf + len, *nl;
 	size_t nlines = 1, n = 0, i, k;
 	unsigned int line = 0;
 
@@ -530,7 +510,7 @@ shadow_parse(struct shadow_table *t, const char *path, size_t len,
 	for (i = k = 0; i < n; i++)
 		if (t->sorted[i]->dup_of == 0)
 			t->sorted[k++] = t->sorted[i];
-	t->nusers = k;
+	t->base.nusers = k;
 	if (p.warnings > SHADOW_MAX_LINE_WARNINGS)
 		am_log(LOG_WARNING, "%s: %u more malformed lines not shown",
 		    path, p.warnings - SHADOW_MAX_LINE_WARNINGS);
@@ -538,130 +518,33 @@ shadow_parse(struct shadow_table *t, const char *path, size_t len,
 	return 0;
 }
 
-/* Read and parse path into a new table (refs 0).  On failure err says
- * why, naming the path. */
-static enum shadow_load_result
-shadow_load(const char *path, const char *fallback,
-    struct shadow_table **tab_r, char *err, size_t errlen)
+/* secfile_watch's parse: a table of f's contents. */
+static struct secfile_table *
+shadow_parse_secfile(struct secfile_watch *w, struct secfile *f)
 {
-	struct shadow_table *t = NULL;
-	struct secfile f;
-	enum secfile_result r;
-
-	*tab_r = NULL;
-	if ((r = secfile_read(path, SHADOW_MAX_SIZE, &f, err, errlen)) !=
-	    SECFILE_READ)
-		return r == SECFILE_CHANGED ? SHADOW_CHANGED : SHADOW_FAILED;
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		sodium_memzero(f.buf, f.bufsize);
-		free(f.buf);
-		return SHADOW_FAILED;
-	}
-	t->buf = f.buf;
-	t->bufsize = f.bufsize;
-	t->id = f.id;
-	t->mode_problem = secfile_mode_problem(f.mode);
-	if (shadow_parse(t, path, f.len, fallback) == -1) {
-		snprintf(err, errlen, "cannot load %s: out of memory", path);
-		shadow_table_free(t);
-		return SHADOW_FAILED;
-	}
-	*tab_r = t;
-	return SHADOW_LOADED;
-}
-
-static void
-shadow_log_loaded(const char *verb, const char *path,
-    const struct shadow_table *t)
-{
-	am_log(t->nusers > 0 ? LOG_INFO : LOG_WARNING,
-	    "shadow: %s %s: %zu users, %u lines skipped", verb, path,
-	    t->nusers, t->skipped);
-}
-
-/* Called by the one thread that saw the file change. */
-static void
-shadow_reload(struct shadow_state *st, const struct secfile_id *now)
-{
-	struct shadow_table *t = NULL, *old = NULL;
-	char err[512];
-	enum shadow_load_result r;
-	size_t kept;
-
-	if (now->error != 0) {
-		snprintf(err, sizeof(err), "cannot stat %s: %s", st->path,
-		    strerror(now->error));
-		r = SHADOW_FAILED;
-	} else
-		r = shadow_load(st->path, st->dummy, &t, err, sizeof(err));
-	/* log while t is ours alone: once published, a later reload may
-	 * free it */
-	if (r == SHADOW_LOADED) {
-		shadow_log_loaded("reloaded", st->path, t);
-		if (t->mode_problem != NULL)
-			am_log(LOG_WARNING, "shadow: %s is %s", st->path,
-			    t->mode_problem);
-	}
-
-	pthread_mutex_lock(&st->lock);
-	if (r == SHADOW_LOADED) {
-		old = st->table;
-		t->refs = 1;
-		st->table = t;
-		st->tried = t->id;
-		if (--old->refs > 0)
-			old = NULL;
-	} else if (r == SHADOW_FAILED)
-		/* not again until the file changes again */
-		st->tried = *now;
-	kept = st->table->nusers;
-	st->reloading = false;
-	pthread_mutex_unlock(&st->lock);
-
-	if (r == SHADOW_FAILED)
-		am_log(LOG_ERR, "shadow: %s; still using the %zu users read "
-		    "before", err, kept);
-	shadow_table_free(old);
-}
-
-/* The current table, reloaded first if the file changed and no other
- * thread is at it.  Pair with shadow_release(). */
-static struct shadow_table *
-shadow_acquire(struct shadow_state *st)
-{
+	/* w is the state's first member */
+	const struct shadow_state *st = (const struct shadow_state *)w;
 	struct shadow_table *t;
-	struct secfile_id now;
-	bool mine;
 
-	secfile_id_stat(&now, st->path);
-	pthread_mutex_lock(&st->lock);
-	mine = !st->reloading && !secfile_id_equal(&now, &st->tried);
-	if (mine)
-		st->reloading = true;
-	pthread_mutex_unlock(&st->lock);
-	if (mine)
-		shadow_reload(st, &now);
-
-	pthread_mutex_lock(&st->lock);
-	t = st->table;
-	t->refs++;
-	pthread_mutex_unlock(&st->lock);
-	return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		sodium_memzero(f->buf, f->bufsize);
+		free(f->buf);
+		return NULL;
+	}
+	t->base.buf = f->buf;
+	t->base.bufsize = f->bufsize;
+	if (shadow_parse(t, w->path, f->len, st->dummy) == -1) {
+		shadow_table_free(t);
+		return NULL;
+	}
+	return &t->base;
 }
 
 static void
-shadow_release(struct shadow_state *st, struct shadow_table *t)
+shadow_table_free_secfile(struct secfile_table *t)
 {
-	bool last;
-
-	if (t == NULL)
-		return;
-	pthread_mutex_lock(&st->lock);
-	last = --t->refs == 0;
-	pthread_mutex_unlock(&st->lock);
-	if (last)
-		shadow_table_free(t);
+	/* base is the first member */
+	shadow_table_free((struct shadow_table *)t);
 }
 
 static const struct shadow_entry *
@@ -669,7 +552,7 @@ shadow_table_find(const struct shadow_table *t, const char *login)
 {
 	struct shadow_entry *const *e;
 
-	e = bsearch(login, t->sorted, t->nusers, sizeof(*t->sorted),
+	e = bsearch(login, t->sorted, t->base.nusers, sizeof(*t->sorted),
 	    shadow_cmp_key);
 	return e != NULL ? *e : NULL;
 }
@@ -842,10 +725,7 @@ shadow_state_free(struct shadow_state *st)
 {
 	if (st == NULL)
 		return;
-	shadow_table_free(st->table);
-	if (st->lock_made)
-		pthread_mutex_destroy(&st->lock);
-	free(st->path);
+	secfile_watch_stop(&st->w);
 	sodium_memzero(st, sizeof(*st));
 	free(st);
 }
@@ -854,11 +734,7 @@ static int
 shadow_preinit(const struct am_conf *conf, void **state, const char **error_r)
 {
 	struct shadow_state *st;
-	struct shadow_table *t;
 	const char *path;
-	char err[512];
-	enum shadow_load_result r;
-	int tries = 0;
 
 	if (sodium_init() < 0) {
 		*error_r = "libsodium cannot initialise";
@@ -868,11 +744,12 @@ shadow_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	if (pthread_mutex_init(&st->lock, NULL) != 0) {
-		*error_r = "cannot create a mutex";
-		goto fail;
-	}
-	st->lock_made = true;
+	st->w.name = "shadow";
+	st->w.what = "shadow file";
+	st->w.key = "shadow_file";
+	st->w.max = SHADOW_MAX_SIZE;
+	st->w.parse = shadow_parse_secfile;
+	st->w.free = shadow_table_free_secfile;
 	if (shadow_make_dummy(st->dummy, NULL) == -1) {
 		*error_r = am_errorf("libcrypt cannot make a hash with its "
 		    "default method: %s", strerror(errno));
@@ -889,26 +766,8 @@ shadow_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		*state = st;
 		return 0;
 	}
-	if ((st->path = strdup(path)) == NULL) {
-		*error_r = "out of memory";
+	if (secfile_watch_start(&st->w, conf, path, error_r) == -1)
 		goto fail;
-	}
-	/* an editor may be saving it just now */
-	while ((r = shadow_load(st->path, st->dummy, &t, err,
-	    sizeof(err))) == SHADOW_CHANGED && ++tries < 3)
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
-	if (r != SHADOW_LOADED) {
-		am_conf_error(conf, "shadow_file", "%s", err);
-		*error_r = "shadow file not loaded";
-		goto fail;
-	}
-	if (t->mode_problem != NULL)
-		am_conf_warn(conf, "shadow_file", "%s is %s", path,
-		    t->mode_problem);
-	shadow_log_loaded("loaded", path, t);
-	t->refs = 1;
-	st->table = t;
-	st->tried = t->id;
 	*state = st;
 	return 0;
 fail:
@@ -924,7 +783,7 @@ shadow_init(void *state, const char **error_r)
 {
 	struct shadow_state *st = state;
 
-	if (st->path == NULL)
+	if (st->w.path == NULL)
 		return shadow_check_nss(error_r);
 	return 0;
 }
@@ -944,8 +803,8 @@ shadow_verify(void *state, const struct am_request *req, struct am_verdict *v)
 	enum am_result res = AM_DENY;
 
 	memset(&nss, 0, sizeof(nss));
-	if (st->path != NULL) {
-		t = shadow_acquire(st);
+	if (st->w.path != NULL) {
+		t = (struct shadow_table *)secfile_acquire(&st->w);
 		dummy = t->dummy;
 	}
 	/* A password crypt_rn() cannot take (the daemon's codec lets up to
@@ -1031,7 +890,8 @@ shadow_verify(void *state, const struct am_request *req, struct am_verdict *v)
 out:
 	explicit_bzero(&a, sizeof(a));
 	shadow_nss_free(&nss);
-	shadow_release(st, t);
+	if (t != NULL)
+		secfile_release(&st->w, &t->base);
 	return res;
 }
 

@@ -251,8 +251,8 @@ check_table(const struct file_table *t, const uint8_t *data, size_t size)
 	}
 	/* every entry was met on its line, so in line order */
 	CHECK(next == t->nentries);
-	CHECK(users == t->nusers);
-	CHECK(content == t->nusers + t->skipped);
+	CHECK(users == t->base.nusers);
+	CHECK(content == t->base.nusers + t->base.skipped);
 	CHECK(dummy_seen);
 	CHECK(t->dummy != NULL || all_locked);
 }
@@ -270,8 +270,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		abort();
-	t->buf = fuzz_strndup(data, size);
-	t->bufsize = size + 1;
+	t->base.buf = fuzz_strndup(data, size);
+	t->base.bufsize = size + 1;
 	CHECK(file_parse(t, "fuzz.passwd", size) == 0);
 	check_table(t, data, size);
 	file_table_free(t);

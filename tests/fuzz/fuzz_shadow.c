@@ -179,8 +179,8 @@ check_table(const struct shadow_table *t, const uint8_t *data, size_t size)
 		    first->line == e->dup_of && first->line < e->line);
 	}
 	CHECK(next == t->nentries);
-	CHECK(content == t->nusers + t->skipped);
-	for (i = 0; i < t->nusers; i++) {
+	CHECK(content == t->base.nusers + t->base.skipped);
+	for (i = 0; i < t->base.nusers; i++) {
 		CHECK(t->sorted[i]->dup_of == 0);
 		if (i > 0)
 			CHECK(strcmp(t->sorted[i - 1]->name,
@@ -197,8 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		abort();
-	t->buf = fuzz_strndup(data, size);
-	t->bufsize = size + 1;
+	t->base.buf = fuzz_strndup(data, size);
+	t->base.bufsize = size + 1;
 	CHECK(shadow_parse(t, "fuzz.shadow", size, fallback) == 0);
 	check_table(t, data, size);
 	shadow_table_free(t);

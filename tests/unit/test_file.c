@@ -21,6 +21,9 @@
 
 #include "../../modules/file/file.c"
 
+/* the table a state holds now */
+#define TABLE(fs) ((struct file_table *)(fs)->w.table)
+
 #define P "correct horse battery"
 #define WRONG "Correct horse battery"
 /* mkpasswd -m sha-512 "$P" */
@@ -277,9 +280,9 @@ test_malformed(void)
 	if (st == NULL)
 		return;
 	fs = st;
-	ok(fs->table->skipped == 12 && fs->table->nusers == 3,
-	    "12 lines skipped, 3 users (%u, %zu)", fs->table->skipped,
-	    fs->table->nusers);
+	ok(TABLE(fs)->base.skipped == 12 && TABLE(fs)->base.nusers == 3,
+	    "12 lines skipped, 3 users (%u, %zu)", TABLE(fs)->base.skipped,
+	    TABLE(fs)->base.nusers);
 	/* 12 "path:line:" warnings plus the "loaded" line */
 	ok(n == 13, "each bad line logged with the path (%d lines)", n);
 	expect(st, "good", "", P, AM_OK, "");
@@ -306,7 +309,7 @@ test_malformed(void)
 	capture_start();
 	st = start(&err);
 	n = capture_count("no ':' between");
-	ok(st != NULL && ((struct file_state *)st)->table->nusers == 0,
+	ok(st != NULL && TABLE((struct file_state *)st)->base.nusers == 0,
 	    "a file of garbage loads with no users");
 	ok(n == FILE_MAX_LINE_WARNINGS,
 	    "bad lines logged at most %d times (%d)", FILE_MAX_LINE_WARNINGS,
@@ -364,7 +367,7 @@ test_mode_and_missing(void)
 	st = start(&err);
 	ok(st != NULL, "an empty file loads");
 	if (st != NULL) {
-		ok(((struct file_state *)st)->table->dummy == NULL,
+		ok(TABLE((struct file_state *)st)->dummy == NULL,
 		    "no dummy hash without users");
 		expect(st, "alice", "", P, AM_NOUSER, "unknown user");
 		authmux_module.deinit(st);
@@ -389,10 +392,10 @@ test_dummy(void)
 		return;
 	}
 	fs = st;
-	ok(fs->table->dummy != NULL &&
-	    strcmp(fs->table->dummy, H_SHA512) == 0,
+	ok(TABLE(fs)->dummy != NULL &&
+	    strcmp(TABLE(fs)->dummy, H_SHA512) == 0,
 	    "dummy: first hash of the commonest scheme, locked ones left out"
-	    " (%s)", fs->table->dummy ? fs->table->dummy : "NULL");
+	    " (%s)", TABLE(fs)->dummy ? TABLE(fs)->dummy : "NULL");
 	expect(st, "zed", "", P, AM_NOUSER, "unknown user");
 	authmux_module.deinit(st);
 }
@@ -415,7 +418,7 @@ test_reload(void)
 	expect(st, "alice", "", "one", AM_OK, "");
 
 	/* a request in flight keeps its table across a reload */
-	held = file_acquire(fs);
+	held = (struct file_table *)secfile_acquire(&fs->w);
 	put("alice:{PLAIN}two\n# now longer\nbob:{PLAIN}bob\n", 0600);
 	capture_start();
 	expect(st, "alice", "", "two", AM_OK, "");
@@ -423,11 +426,11 @@ test_reload(void)
 	ok(n == 1, "the reload is logged once (%d)", n);
 	expect(st, "alice", "", "one", AM_DENY, "wrong password");
 	expect(st, "bob", "", "bob", AM_OK, "");
-	ok(held != fs->table, "a new table was swapped in");
+	ok(held != TABLE(fs), "a new table was swapped in");
 	e = file_lookup(held, "alice", 5);
 	ok(e != NULL && strcmp(e->hash, "{PLAIN}one") == 0,
 	    "the held table still has the old entry");
-	file_release(fs, held);
+	secfile_release(&fs->w, &held->base);
 
 	/* removed: the old table stays, the failure is logged once */
 	unlink(path);
@@ -586,8 +589,8 @@ test_many(void)
 	if (st == NULL)
 		return;
 	fs = st;
-	ok(fs->table->nusers == nusers && fs->table->skipped == 0,
-	    "all of them (%zu)", fs->table->nusers);
+	ok(TABLE(fs)->base.nusers == nusers && TABLE(fs)->base.skipped == 0,
+	    "all of them (%zu)", TABLE(fs)->base.nusers);
 	expect(st, "user0", "", P, AM_OK, "");
 	expect(st, "user99999", "", P, AM_OK, "");
 	expect(st, "user54321", "", WRONG, AM_DENY, "wrong password");

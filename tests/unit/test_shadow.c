@@ -412,14 +412,14 @@ test_dummy(void)
 		return;
 	}
 	ss = st;
-	ok(strncmp(ss->table->dummy, "$6$/4OxdkYZDlbSqGkm$", 20) == 0 &&
-	    strcmp(ss->table->dummy, H_SHA512) != 0,
+	ok(strncmp(((struct shadow_table *)ss->w.table)->dummy, "$6$/4OxdkYZDlbSqGkm$", 20) == 0 &&
+	    strcmp(((struct shadow_table *)ss->w.table)->dummy, H_SHA512) != 0,
 	    "dummy follows the commonest usable method: %.20s...",
-	    ss->table->dummy);
+	    ((struct shadow_table *)ss->w.table)->dummy);
 	ok(strncmp(ss->dummy, "$y$", 3) == 0,
 	    "the default dummy is libxcrypt's preferred method: %.7s",
 	    ss->dummy);
-	ok(shadow_crypt_check(ss->table->dummy, P) == SHADOW_MISMATCH &&
+	ok(shadow_crypt_check(((struct shadow_table *)ss->w.table)->dummy, P) == SHADOW_MISMATCH &&
 	    shadow_crypt_check(ss->dummy, P) == SHADOW_MISMATCH,
 	    "dummies are usable hashes that match nothing known");
 	authmux_module.deinit(st);
@@ -430,7 +430,7 @@ test_dummy(void)
 		return;
 	}
 	ss = st;
-	ok(strcmp(ss->table->dummy, ss->dummy) == 0,
+	ok(strcmp(((struct shadow_table *)ss->w.table)->dummy, ss->dummy) == 0,
 	    "no usable hash in the file: the default dummy");
 	expect(st, "nobody", P, AM_NOUSER, "unknown user");
 	authmux_module.deinit(st);
