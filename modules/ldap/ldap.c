@@ -34,7 +34,10 @@
  * tries each server that is down every ldap_probe_interval seconds and
  * marks it up when it answers; idle connections to later servers are
  * then closed, so traffic returns to the first one.  With no server
- * left, verify says TEMPFAIL with the reason -- never DENY.
+ * left, verify says TEMPFAIL with the reason -- never DENY.  Which
+ * servers are down outlives a reload (SIGHUP): the new instance starts
+ * with them down and probes them at once, in the background, rather than
+ * paying a timeout on a request to find out again.
  *
  * A pooled connection that the server closed while idle fails once with
  * "server down"; that is retried on a fresh connection before the server
@@ -136,6 +139,76 @@ struct ldapb {
 
 	struct dn_cache dnc;
 };
+
+/* Servers found down, by URI, for the next instance after a reload.  The
+ * module stays loaded (see ldapb_preinit), so a static list outlives
+ * the instance that wrote it.  Bounded by the URIs ever configured. */
+struct down_note {
+	struct down_note *next;
+	char *uri;
+	time_t at;
+	char why[LDAPB_WHY_MAX];
+};
+static pthread_mutex_t notes_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct down_note *notes;
+
+/* Remember uri as down since at (why), or forget it (why NULL). */
+static void
+note_down(const char *uri, time_t at, const char *why)
+{
+	struct down_note **p, *n;
+
+	pthread_mutex_lock(&notes_mu);
+	for (p = &notes; (n = *p) != NULL; p = &n->next)
+		if (strcmp(n->uri, uri) == 0)
+			break;
+	if (why == NULL && n != NULL) {
+		*p = n->next;
+		free(n->uri);
+		free(n);
+	} else if (why != NULL && n == NULL &&
+	    (n = calloc(1, sizeof(*n))) != NULL) {
+		/* out of memory: the next instance pays a timeout, no more */
+		if ((n->uri = strdup(uri)) == NULL) {
+			free(n);
+			n = NULL;
+		} else {
+			n->next = notes;
+			notes = n;
+		}
+	}
+	if (why != NULL && n != NULL) {
+		n->at = at;
+		snprintf(n->why, sizeof(n->why), "%s", why);
+	}
+	pthread_mutex_unlock(&notes_mu);
+}
+
+/* Start with the servers an earlier instance found down; the prober
+ * sees them due and tries them at once. */
+static void
+notes_apply(struct ldapb *st)
+{
+	const struct down_note *n;
+	size_t i;
+
+	pthread_mutex_lock(&notes_mu);
+	for (i = 0; i < st->nsrv; i++)
+		for (n = notes; n != NULL; n = n->next) {
+			if (strcmp(n->uri, st->srv[i].uri) != 0)
+				continue;
+			st->srv[i].down = true;
+			st->srv[i].gen++;
+			st->srv[i].down_at = n->at;
+			snprintf(st->srv[i].why, sizeof(st->srv[i].why), "%s",
+			    n->why);
+			am_log(LOG_WARNING, "ldap: server %s is still down "
+			    "(%s, %lld s ago); probing it", n->uri, n->why,
+			    (long long)(time(NULL) - n->at));
+			break;
+		}
+	pthread_mutex_unlock(&notes_mu);
+}
 
 static const struct am_option ldapb_options[] = {
 	{ .key = "ldap_servers", .type = AM_OPT_STRING },
@@ -683,6 +756,7 @@ mark_down(struct ldapb *st, size_t si, const char *why)
 		st->srv[si].gen++;
 		st->srv[si].down_at = time(NULL);
 		snprintf(st->srv[si].why, sizeof(st->srv[si].why), "%s", why);
+		note_down(st->srv[si].uri, st->srv[si].down_at, why);
 		next = best_server(st);
 		am_log(LOG_WARNING, "ldap: server %s is down: %s; %s%s; "
 		    "probing it every %ld s", st->srv[si].uri, why,
@@ -1324,6 +1398,7 @@ probe(struct ldapb *st, size_t si, unsigned int gen, char *why,
 	c->service_bound = true;
 	pthread_mutex_lock(&st->mu);
 	st->srv[si].down = false;
+	note_down(st->srv[si].uri, 0, NULL);
 	am_log(LOG_NOTICE, "ldap: server %s answers again%s",
 	    st->srv[si].uri, best_server(st) == si ? "; using it" : "");
 	pthread_mutex_unlock(&st->mu);
@@ -1713,6 +1788,7 @@ ldapb_init(void *state, const char **error_r)
 			    strerror(errno));
 			return -1;
 		}
+	notes_apply(st);
 	if ((rc = pthread_create(&st->prober, NULL, prober_main, st)) != 0) {
 		*error_r = am_errorf("cannot start the prober thread: %s",
 		    strerror(rc));

@@ -58,6 +58,14 @@ check "once it is marked down, LDAP logins are answered at once ($(answer "$T/ag
     both [ "$(answer "$T/again")" = "$NO" ] -- [ "$(took "$T/again")" -lt 500 ]
 expect_out "file logins still work" 0 "$OK" "$AUTHMUX" -f "$SOCK" -u alice -p alice-pw
 
+# a reload (SIGHUP) starts a new instance of the backend: it knows the
+# server is down, and does not pay ldap_time_limit again to find out
+check "reloaded while the server is frozen" hup_wait "ldap: server $s1_URI is still down (no answer within 2 s"
+timed c_sha "$CUSTOM_PW" "$T/reloaded"
+check "after the reload, LDAP logins are still answered at once ($(answer "$T/reloaded"), $(took "$T/reloaded") ms)" \
+    both [ "$(answer "$T/reloaded")" = "$NO" ] -- [ "$(took "$T/reloaded")" -lt 500 ]
+check "... and the outage is not logged again as new" [ "$(grep -cF "server $s1_URI is down" "$LOG")" = 1 ]
+
 slapd_thaw s1
 i=0; while [ $i -lt 160 ] && ! grep -qF "server $s1_URI answers again" "$LOG"; do sleep 0.05; i=$((i + 1)); done
 log_has "thawed: the prober finds it" "ldap: server $s1_URI answers again"
