@@ -181,6 +181,12 @@ expect_out "authmuxd-start builds the command line from the defaults file" 0 \
     "-a shadow,pam -n 7 --pid-file /run/authmuxd.pid -c -f" \
     env AUTHMUXD_DEFAULTS="$T/defaults" AUTHMUXD_DAEMON="$T/fakedaemon" \
     sh "$ROOT$START" -f
+# Fedora's /etc/sysconfig/saslauthd, copied across as it is
+printf 'SOCKETDIR=/run/saslauthd\nMECH=pam\nFLAGS="-r -c"\n' >"$T/fedora"
+expect_out "authmuxd-start takes Fedora's saslauthd names (SOCKETDIR, MECH, FLAGS)" 0 \
+    "-a pam --pid-file /run/authmuxd.pid -m /run/saslauthd -r -c -f" \
+    env AUTHMUXD_DEFAULTS="$T/fedora" AUTHMUXD_DAEMON="$T/fakedaemon" \
+    AUTHMUXD_POSTFIX_SPOOL="$T/no-postfix" sh "$ROOT$START" -f
 check "the packaged /etc/sysconfig/authmuxd is etc/authmuxd.default" \
     cmp -s "$ROOT/etc/sysconfig/authmuxd" "$top_srcdir/etc/authmuxd.default"
 
