@@ -82,7 +82,7 @@ pkg_cleanup() {
 	postfix_restore 2>/dev/null
 	if dpkg-query -W -f='${Status}' authmuxd 2>/dev/null | grep -q installed; then
 		"$INIT" stop >/dev/null 2>&1
-		dpkg --purge authmuxd-ldap authmuxd >/dev/null 2>&1
+		dpkg --purge authmuxd-dev authmuxd-ldap authmuxd >/dev/null 2>&1
 	fi
 	userdel "$DEB_USER" 2>/dev/null
 	cleanup
@@ -120,8 +120,10 @@ else
 fi
 deb=$(ls "$PKG"/authmuxd_*.deb 2>/dev/null)
 deb_ldap=$(ls "$PKG"/authmuxd-ldap_*.deb 2>/dev/null)
-check "two packages: authmuxd and authmuxd-ldap" both [ -f "$deb" ] -- [ -f "$deb_ldap" ]
-[ -f "$deb" ] && [ -f "$deb_ldap" ] || done_testing
+deb_dev=$(ls "$PKG"/authmuxd-dev_*.deb 2>/dev/null)
+check "three packages: authmuxd, authmuxd-ldap and authmuxd-dev" \
+    both [ -f "$deb" ] -- both [ -f "$deb_ldap" ] -- [ -f "$deb_dev" ]
+[ -f "$deb" ] && [ -f "$deb_ldap" ] && [ -f "$deb_dev" ] || done_testing
 
 lintian --fail-on error "$PKG"/authmuxd_*.changes >"$T/lintian.log" 2>&1
 lrc=$?
@@ -130,6 +132,7 @@ check "lintian reports no errors" [ $lrc -eq 0 ]
 
 dpkg-deb -c "$deb" | awk '{print $6}' >"$T/core.list"
 dpkg-deb -c "$deb_ldap" | awk '{print $6}' >"$T/ldap.list"
+dpkg-deb -c "$deb_dev" | awk '{print $6}' >"$T/dev.list"
 check "the core package holds the file, pam and shadow modules" \
     both grep -q '/authmuxd/file\.so$' "$T/core.list" -- \
     both grep -q '/authmuxd/pam\.so$' "$T/core.list" -- \
@@ -137,6 +140,10 @@ check "the core package holds the file, pam and shadow modules" \
 check "the ldap module is in authmuxd-ldap, not in the core" \
     both grep -q '/authmuxd/ldap\.so$' "$T/ldap.list" -- \
     not grep -q 'ldap\.so' "$T/core.list"
+check "module.h and authmuxd.pc are in authmuxd-dev, not in the core" \
+    both grep -qx './usr/include/authmuxd/module.h' "$T/dev.list" -- \
+    both grep -qE '^\./usr/lib/[^/]+/pkgconfig/authmuxd\.pc$' "$T/dev.list" -- \
+    not grep -qE 'module\.h|authmuxd\.pc' "$T/core.list"
 check "the core package does not depend on libldap" \
     not sh -c "dpkg-deb -f '$deb' Depends | grep -q ldap"
 check "the core package has the unit, the init script, the default file and the man pages" \
@@ -153,10 +160,10 @@ check "conffiles: /etc/authmuxd.conf, /etc/default/authmuxd, /etc/init.d/authmux
     grep -qx /etc/init.d/authmuxd "$T/control/conffiles"
 
 # --- install: the postinst starts the daemon ---------------------------
-if dpkg_run dpkg -i "$deb" "$deb_ldap" >"$T/install.log" 2>&1; then
-	pass "dpkg -i installs both packages"
+if dpkg_run dpkg -i "$deb" "$deb_ldap" "$deb_dev" >"$T/install.log" 2>&1; then
+	pass "dpkg -i installs the three packages"
 else
-	fail "dpkg -i installs both packages"; sed 's/^/#   /' "$T/install.log"
+	fail "dpkg -i installs the three packages"; sed 's/^/#   /' "$T/install.log"
 fi
 sed 's/^/#   dpkg: /' "$T/install.log" | grep -i -E 'authmuxd|warn|error' | head
 check "the postinst asks invoke-rc.d to start authmuxd" \
@@ -248,12 +255,40 @@ postfix_users /etc/authmuxd.passwd
 "$INIT" restart >/dev/null 2>&1
 postfix_e2e
 
+# --- authmuxd-dev: a backend of one's own, built against the package ------
+# the tests' module, compiled with the installed module.h and pkg-config's
+# flags only, then loaded by the installed daemon from the directory the
+# .pc names (a private instance on a socket of its own)
+moddir=$(pkg-config --variable=moduledir authmuxd 2>/dev/null)
+check "pkg-config: moduledir is where the packaged modules are ($moddir)" \
+    both [ -n "$moddir" ] -- [ -f "$moddir/file.so" ]
+mkdir -p "$T/devmods" "$T/devrun"
+# shellcheck disable=SC2046
+if cc -shared -fPIC -Wall -Werror $(pkg-config --cflags authmuxd) \
+    -o "$T/devmods/testmod.so" "$top_srcdir/tests/integration/testmod.c" \
+    -lpthread >"$T/devcc.log" 2>&1; then
+	pass "a module builds with pkg-config --cflags authmuxd"
+else
+	fail "a module builds with pkg-config --cflags authmuxd"; sed 's/^/#   /' "$T/devcc.log"
+fi
+: >"$T/dev.conf"
+/usr/sbin/authmuxd -d -a testmod -m "$T/devrun" -O "$T/dev.conf" \
+    --module-dir "$T/devmods" >"$T/dev.log" 2>&1 &
+devpid=$!
+i=0; while [ $i -lt 100 ] && [ ! -S "$T/devrun/mux" ]; do sleep 0.05; i=$((i + 1)); done
+expect_out "the packaged daemon loads it and it answers OK" 0 '0: OK "Success."' \
+    /usr/bin/authmux -f "$T/devrun/mux" -u known-x -p ok
+expect_out "... and NO" 255 '0: NO "authentication failed"' \
+    /usr/bin/authmux -f "$T/devrun/mux" -u known-x -p deny
+kill "$devpid" 2>/dev/null; wait "$devpid" 2>/dev/null
+grep -F "testmod" "$T/dev.log" | head -n 3 | sed 's/^/#   /'
+
 # --- stop and purge: nothing left ------------------------------------------
 "$INIT" stop >/dev/null 2>&1
-if dpkg_run dpkg --purge authmuxd-ldap authmuxd >"$T/purge.log" 2>&1; then
-	pass "dpkg --purge removes both packages"
+if dpkg_run dpkg --purge authmuxd-dev authmuxd-ldap authmuxd >"$T/purge.log" 2>&1; then
+	pass "dpkg --purge removes the three packages"
 else
-	fail "dpkg --purge removes both packages"; sed 's/^/#   /' "$T/purge.log"
+	fail "dpkg --purge removes the three packages"; sed 's/^/#   /' "$T/purge.log"
 fi
 userdel "$DEB_USER" 2>/dev/null
 rm -f /etc/authmuxd.passwd

@@ -50,13 +50,15 @@ check "%check ran the unit tests" grep -q '^PASS: tests/unit/test_proto' "$T/rpm
 
 MAIN=$(find "$TOP/RPMS" -name "authmuxd-$VERSION-*.rpm" 2>/dev/null)
 LDAP=$(find "$TOP/RPMS" -name "authmuxd-ldap-$VERSION-*.rpm" 2>/dev/null)
+DEVEL=$(find "$TOP/RPMS" -name "authmuxd-devel-$VERSION-*.rpm" 2>/dev/null)
 check "the authmuxd RPM is built" both [ -n "$MAIN" ] -- [ -f "$MAIN" ]
 check "the authmuxd-ldap RPM is built" both [ -n "$LDAP" ] -- [ -f "$LDAP" ]
-if [ ! -f "$MAIN" ] || [ ! -f "$LDAP" ]; then
+check "the authmuxd-devel RPM is built" both [ -n "$DEVEL" ] -- [ -f "$DEVEL" ]
+if [ ! -f "$MAIN" ] || [ ! -f "$LDAP" ] || [ ! -f "$DEVEL" ]; then
 	ls -lR "$TOP/RPMS" 2>&1 | sed 's/^/#   /'
 	done_testing
 fi
-echo "# $(basename "$MAIN") $(basename "$LDAP")"
+echo "# $(basename "$MAIN") $(basename "$LDAP") $(basename "$DEVEL")"
 
 expect_out "version of the RPM is configure's" 0 "$VERSION" \
     rpm -qp --qf '%{VERSION}' "$MAIN"
@@ -65,6 +67,7 @@ expect_out "licence ISC" 0 "ISC" rpm -qp --qf '%{LICENSE}' "$MAIN"
 # --- what the main package holds -----------------------------------------
 rpm -qpl "$MAIN" >"$T/main.list" 2>"$T/stderr"
 rpm -qpl "$LDAP" >"$T/ldap.list" 2>>"$T/stderr"
+rpm -qpl "$DEVEL" >"$T/devel.list" 2>>"$T/stderr"
 sed 's/^/#   stderr: /' "$T/stderr"
 
 # has LIST REGEX: a line of the list matches the whole extended regex
@@ -98,8 +101,17 @@ in_main "LICENSE" "/usr/share/(licenses|doc)/authmuxd[^/]*/LICENSE"
 in_main "README.md" "/usr/share/doc/authmuxd[^/]*/README\.md"
 # the negative checks only mean something for a list that is there
 check "the authmuxd RPM has no ldap.so" without "$T/main.list" 'ldap\.so$'
-check "neither RPM has module.h (no -devel package yet)" \
+check "neither the authmuxd nor the authmuxd-ldap RPM has module.h" \
     without "$T/main.list" 'module\.h$' "$T/ldap.list"
+grep -vE '^/usr/share/(doc|licenses)/' "$T/devel.list" >"$T/devel.rest"
+printf '%s\n' /usr/include/authmuxd /usr/include/authmuxd/module.h \
+    "${MODS%/authmuxd}/pkgconfig/authmuxd.pc" >"$T/devel.want"
+if cmp -s "$T/devel.rest" "$T/devel.want"; then
+	pass "the authmuxd-devel RPM holds module.h and authmuxd.pc"
+else
+	fail "the authmuxd-devel RPM holds module.h and authmuxd.pc"
+	sed 's/^/#   /' "$T/devel.list"
+fi
 
 # --- the ldap package: ldap.so, at most docs, and the build-id links
 # that rpm (4.14 and later) adds for every ELF file it packages
@@ -158,10 +170,18 @@ done
 # --- the files themselves ---------------------------------------------
 ROOT=$T/root
 mkdir -p "$ROOT"
-for p in "$MAIN" "$LDAP"; do
+for p in "$MAIN" "$LDAP" "$DEVEL"; do
 	(cd "$ROOT" && rpm2cpio "$p" | cpio -idm --quiet) 2>>"$T/cpio.log"
 done
 sed 's/^/#   cpio: /' "$T/cpio.log"
+
+PC=$ROOT${MODS%/authmuxd}/pkgconfig/authmuxd.pc
+check "authmuxd.pc: the module directory is $MODS" grep -qx "moduledir=$MODS" "$PC"
+check "authmuxd.pc: module.h is under /usr/include/authmuxd" \
+    both grep -qx 'includedir=/usr/include' "$PC" -- \
+    grep -qx 'Cflags: -I${includedir}/authmuxd' "$PC"
+abi=$(sed -n 's/^#define AM_MODULE_ABI //p' "$ROOT/usr/include/authmuxd/module.h")
+check "authmuxd.pc: abi=$abi, module.h's" both [ -n "$abi" ] -- grep -qx "abi=$abi" "$PC"
 
 check "authmuxd-start is executable" [ -x "$ROOT$START" ]
 check "authmuxd-start reads /etc/sysconfig/authmuxd" \
