@@ -153,16 +153,26 @@ watch_load(struct secfile_watch *w, struct secfile_table **tab_r, char *err,
 	enum secfile_result r;
 
 	*tab_r = NULL;
-	if ((r = secfile_read(w->path, w->max, &f, err, errlen)) !=
+	if ((r = secfile_read(w->path, w->kind->max, &f, err, errlen)) !=
 	    SECFILE_READ)
 		return r;
-	if ((t = w->parse(w, &f)) == NULL) {
+	if ((t = calloc(1, w->kind->table_size)) == NULL) {
+		explicit_bzero(f.buf, f.bufsize);
+		free(f.buf);
 		snprintf(err, errlen, "cannot load %s: out of memory",
 		    w->path);
 		return SECFILE_FAILED;
 	}
+	t->buf = f.buf;
+	t->bufsize = f.bufsize;
 	t->id = f.id;
 	t->mode_problem = secfile_mode_problem(f.mode);
+	if (w->kind->parse(w, t, f.len) == -1) {
+		w->kind->free(t);
+		snprintf(err, errlen, "cannot load %s: out of memory",
+		    w->path);
+		return SECFILE_FAILED;
+	}
 	*tab_r = t;
 	return SECFILE_READ;
 }
@@ -172,19 +182,21 @@ watch_log_loaded(const struct secfile_watch *w, const char *verb,
     const struct secfile_table *t)
 {
 	am_log(t->nusers > 0 ? LOG_INFO : LOG_WARNING,
-	    "%s: %s %s: %zu users, %u lines skipped", w->name, verb, w->path,
+	    "%s: %s %s: %zu users, %u lines skipped", w->kind->name, verb,
+	    w->path,
 	    t->nusers, t->skipped);
 }
 
 int
-secfile_watch_start(struct secfile_watch *w, const struct am_conf *conf,
-    const char *path, const char **error_r)
+secfile_watch_start(struct secfile_watch *w, const struct secfile_kind *kind,
+    const struct am_conf *conf, const char *path, const char **error_r)
 {
 	struct secfile_table *t;
 	char err[512];
 	enum secfile_result r;
 	int tries = 0;
 
+	w->kind = kind;
 	if ((w->path = strdup(path)) == NULL) {
 		*error_r = "out of memory";
 		return -1;
@@ -199,12 +211,13 @@ secfile_watch_start(struct secfile_watch *w, const struct am_conf *conf,
 	    ++tries < 3)
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	if (r != SECFILE_READ) {
-		am_conf_error(conf, w->key, "%s", err);
-		*error_r = am_errorf("%s not loaded", w->what);
+		am_conf_error(conf, kind->key, "%s", err);
+		*error_r = am_errorf("%s not loaded", kind->what);
 		return -1;
 	}
 	if (t->mode_problem != NULL)
-		am_conf_warn(conf, w->key, "%s is %s", path, t->mode_problem);
+		am_conf_warn(conf, kind->key, "%s is %s", path,
+		    t->mode_problem);
 	watch_log_loaded(w, "loaded", t);
 	t->refs = 1;
 	w->table = t;
@@ -232,8 +245,8 @@ watch_reload(struct secfile_watch *w, const struct secfile_id *now)
 	if (r == SECFILE_READ) {
 		watch_log_loaded(w, "reloaded", t);
 		if (t->mode_problem != NULL)
-			am_log(LOG_WARNING, "%s: %s is %s", w->name, w->path,
-			    t->mode_problem);
+			am_log(LOG_WARNING, "%s: %s is %s", w->kind->name,
+			    w->path, t->mode_problem);
 	}
 
 	pthread_mutex_lock(&w->lock);
@@ -253,8 +266,8 @@ watch_reload(struct secfile_watch *w, const struct secfile_id *now)
 
 	if (r == SECFILE_FAILED)
 		am_log(LOG_ERR, "%s: %s; still using the %zu users read "
-		    "before", w->name, err, kept);
-	w->free(old);
+		    "before", w->kind->name, err, kept);
+	w->kind->free(old);
 }
 
 struct secfile_table *
@@ -289,14 +302,14 @@ secfile_release(struct secfile_watch *w, struct secfile_table *t)
 	last = --t->refs == 0;
 	pthread_mutex_unlock(&w->lock);
 	if (last)
-		w->free(t);
+		w->kind->free(t);
 }
 
 void
 secfile_watch_stop(struct secfile_watch *w)
 {
-	if (w->free != NULL)
-		w->free(w->table);
+	if (w->kind != NULL)
+		w->kind->free(w->table);
 	w->table = NULL;
 	if (w->lock_made)
 		pthread_mutex_destroy(&w->lock);

@@ -71,19 +71,26 @@ struct secfile_table {
 	unsigned int skipped;	/* lines the parser left out */
 };
 
-struct secfile_watch {
-	/* set by the backend before secfile_watch_start() */
+struct secfile_watch;
+
+/* What a backend's files are: constant, one per backend. */
+struct secfile_kind {
 	const char *name;	/* the backend, for the log: "file" */
 	const char *what;	/* for errors: "password file" */
 	const char *key;	/* the configuration key naming the file */
 	long max;		/* the largest file accepted, in bytes */
-	/* A new table that takes over f's buffer (base.buf), parsed; NULL
-	 * when out of memory, with f's buffer wiped and freed. */
-	struct secfile_table *(*parse)(struct secfile_watch *w,
-	    struct secfile *f);
+	size_t table_size;	/* sizeof the backend's table */
+	/* Parse t's buffer (len bytes read) into the rest of t, which
+	 * starts zeroed; -1 when out of memory, and t is then freed with
+	 * free below. */
+	int (*parse)(struct secfile_watch *w, struct secfile_table *t,
+	    size_t len);
 	/* Wipe and free a table, buffer included; NULL is fine. */
 	void (*free)(struct secfile_table *t);
+};
 
+struct secfile_watch {
+	const struct secfile_kind *kind;
 	char *path;
 	pthread_mutex_t lock;
 	bool lock_made;
@@ -94,10 +101,12 @@ struct secfile_watch {
 
 struct am_conf;
 
-/* Load path as w's first table, retrying a file caught being written;
+/* Load path as w's first table (w zeroed before), retrying a file caught
+ * being written;
  * errors and a bad mode are reported at the key in conf.  -1 with
  * *error_r set when it cannot be loaded. */
-int secfile_watch_start(struct secfile_watch *w, const struct am_conf *conf,
+int secfile_watch_start(struct secfile_watch *w,
+    const struct secfile_kind *kind, const struct am_conf *conf,
     const char *path, const char **error_r);
 /* The current table, reloaded first if the file changed; pair with
  * secfile_release(). */

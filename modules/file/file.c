@@ -102,7 +102,6 @@ struct file_state {
 	struct secfile_watch w;
 };
 
-
 static const struct am_option file_options[] = {
 	{ .key = "file_path", .type = AM_OPT_PATH },
 	{ .key = NULL },
@@ -356,32 +355,29 @@ file_parse(struct file_table *t, const char *path, size_t len)
 	return 0;
 }
 
-/* secfile_watch's parse: a table of f's contents. */
-static struct secfile_table *
-file_parse_secfile(struct secfile_watch *w, struct secfile *f)
+static int
+file_parse_secfile(struct secfile_watch *w, struct secfile_table *t,
+    size_t len)
 {
-	struct file_table *t;
-
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		sodium_memzero(f->buf, f->bufsize);
-		free(f->buf);
-		return NULL;
-	}
-	t->base.buf = f->buf;
-	t->base.bufsize = f->bufsize;
-	if (file_parse(t, w->path, f->len) == -1) {
-		file_table_free(t);
-		return NULL;
-	}
-	return &t->base;
+	/* base is the first member */
+	return file_parse((struct file_table *)t, w->path, len);
 }
 
 static void
 file_table_free_secfile(struct secfile_table *t)
 {
-	/* base is the first member */
 	file_table_free((struct file_table *)t);
 }
+
+static const struct secfile_kind file_kind = {
+	.name = "file",
+	.what = "password file",
+	.key = "file_path",
+	.max = FILE_MAX_SIZE,
+	.table_size = sizeof(struct file_table),
+	.parse = file_parse_secfile,
+	.free = file_table_free_secfile,
+};
 
 /* The entry for login in realm; see the top of the file. */
 static const struct file_entry *
@@ -439,14 +435,8 @@ file_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	st->w.name = "file";
-	st->w.what = "password file";
-	st->w.key = "file_path";
-	st->w.max = FILE_MAX_SIZE;
-	st->w.parse = file_parse_secfile;
-	st->w.free = file_table_free_secfile;
-	if (secfile_watch_start(&st->w, conf, am_conf_str(conf, "file_path",
-	    FILE_DEFAULT_PATH), error_r) == -1) {
+	if (secfile_watch_start(&st->w, &file_kind, conf, am_conf_str(conf,
+	    "file_path", FILE_DEFAULT_PATH), error_r) == -1) {
 		file_state_free(st);
 		return -1;
 	}

@@ -518,34 +518,31 @@ shadow_parse(struct shadow_table *t, const char *path, size_t len,
 	return 0;
 }
 
-/* secfile_watch's parse: a table of f's contents. */
-static struct secfile_table *
-shadow_parse_secfile(struct secfile_watch *w, struct secfile *f)
+static int
+shadow_parse_secfile(struct secfile_watch *w, struct secfile_table *t,
+    size_t len)
 {
-	/* w is the state's first member */
+	/* w and base are the first members */
 	const struct shadow_state *st = (const struct shadow_state *)w;
-	struct shadow_table *t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		sodium_memzero(f->buf, f->bufsize);
-		free(f->buf);
-		return NULL;
-	}
-	t->base.buf = f->buf;
-	t->base.bufsize = f->bufsize;
-	if (shadow_parse(t, w->path, f->len, st->dummy) == -1) {
-		shadow_table_free(t);
-		return NULL;
-	}
-	return &t->base;
+	return shadow_parse((struct shadow_table *)t, w->path, len, st->dummy);
 }
 
 static void
 shadow_table_free_secfile(struct secfile_table *t)
 {
-	/* base is the first member */
 	shadow_table_free((struct shadow_table *)t);
 }
+
+static const struct secfile_kind shadow_kind = {
+	.name = "shadow",
+	.what = "shadow file",
+	.key = "shadow_file",
+	.max = SHADOW_MAX_SIZE,
+	.table_size = sizeof(struct shadow_table),
+	.parse = shadow_parse_secfile,
+	.free = shadow_table_free_secfile,
+};
 
 static const struct shadow_entry *
 shadow_table_find(const struct shadow_table *t, const char *login)
@@ -744,12 +741,6 @@ shadow_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	st->w.name = "shadow";
-	st->w.what = "shadow file";
-	st->w.key = "shadow_file";
-	st->w.max = SHADOW_MAX_SIZE;
-	st->w.parse = shadow_parse_secfile;
-	st->w.free = shadow_table_free_secfile;
 	if (shadow_make_dummy(st->dummy, NULL) == -1) {
 		*error_r = am_errorf("libcrypt cannot make a hash with its "
 		    "default method: %s", strerror(errno));
@@ -766,7 +757,8 @@ shadow_preinit(const struct am_conf *conf, void **state, const char **error_r)
 		*state = st;
 		return 0;
 	}
-	if (secfile_watch_start(&st->w, conf, path, error_r) == -1)
+	if (secfile_watch_start(&st->w, &shadow_kind, conf, path, error_r) ==
+	    -1)
 		goto fail;
 	*state = st;
 	return 0;
